@@ -1,0 +1,160 @@
+"""Profiles: the one place where PROFILE/DATA/DEVICE/SEED/OUT become sizes, epochs and folds.
+
+Every notebook's `parameters` cell holds plain literals; the next cell calls :func:`setup`, which
+returns a :class:`Config`. Topic settings live in :data:`PROFILES` under one section per topic
+(``cfg.synth``, ``cfg.flow``, ``cfg.magnify``, ``cfg.ssm``, ``cfg.ammsm``, ``cfg.metst``), so no
+notebook hard-codes a size that a profile should set.
+
+- ``smoke``: CI. Tiny sizes; each notebook runs in seconds.
+- ``teach``: the default. A laptop CPU, minutes per notebook.
+- ``paper``: the papers' hyperparameters; meant for a GPU and real data.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+PROFILE_NAMES = ("smoke", "teach", "paper")
+DEVICE_NAMES = ("auto", "cpu", "cuda")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Topic -> profile -> settings. Each topic's block is owned by the module that reads it, which
+# documents its keys; a profile is the same key set at a different scale.
+PROFILES: dict[str, dict[str, dict]] = {
+    "synth": {
+        "smoke": {},
+        "teach": {},
+        "paper": {},
+    },
+    "flow": {
+        "smoke": {},
+        "teach": {},
+        "paper": {},
+    },
+    "magnify": {
+        "smoke": {},
+        "teach": {},
+        "paper": {},
+    },
+    "ssm": {
+        "smoke": {},
+        "teach": {},
+        "paper": {},
+    },
+    "ammsm": {
+        "smoke": {},
+        "teach": {},
+        "paper": {},
+    },
+    "metst": {
+        "smoke": {},
+        "teach": {},
+        "paper": {},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved run settings. Topic sections are attributes: ``cfg.ammsm.epochs``."""
+
+    profile: str
+    data: str  # "synth" or the absolute path of a real dataset root (or a folder of roots)
+    device: torch.device
+    seed: int
+    out: Path  # executed notebooks, caches, checkpoints (absolute)
+    figures: Path  # where save_figure writes (repo figures/ for teach/paper, OUT/figures for smoke)
+    sections: dict[str, SimpleNamespace] = field(repr=False, default_factory=dict)
+
+    def __getattr__(self, name: str) -> SimpleNamespace:
+        sections = object.__getattribute__(self, "sections")
+        if name in sections:
+            return sections[name]
+        raise AttributeError(f"Config has no field or profile section {name!r}; sections: {sorted(sections)}")
+
+    @property
+    def is_synth(self) -> bool:
+        return self.data == "synth"
+
+    def cache(self, *parts: str) -> Path:
+        """A folder under OUT/cache for one kind of cached result; created on demand."""
+        path = self.out.joinpath("cache", *parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def generator(self, offset: int = 0) -> torch.Generator:
+        """A torch generator seeded from SEED (plus an offset for independent streams)."""
+        return torch.Generator().manual_seed(self.seed + offset)
+
+    def summary(self) -> str:
+        return (
+            f"profile={self.profile} data={self.data} device={self.device} seed={self.seed}\n"
+            f"out={self.out}\nfigures={self.figures}"
+        )
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) from one integer."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    """'auto' -> cuda if available else cpu; 'cuda' without CUDA is an error, not a silent fallback."""
+    if name not in DEVICE_NAMES:
+        raise ValueError(f"DEVICE must be one of {DEVICE_NAMES}, got {name!r}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("DEVICE='cuda' was asked for, but torch sees no CUDA device (use 'auto' or 'cpu')")
+    return torch.device(name)
+
+
+def profile_section(profile: str, section: str) -> SimpleNamespace:
+    """One topic's settings for a profile, without the side effects of :func:`setup` (for tests)."""
+    if profile not in PROFILE_NAMES:
+        raise ValueError(f"PROFILE must be one of {PROFILE_NAMES}, got {profile!r}")
+    return SimpleNamespace(**PROFILES[section][profile])
+
+
+def setup(
+    profile: str = "teach",
+    data: str = "synth",
+    device: str = "auto",
+    seed: int = 0,
+    out: str | os.PathLike = "../build",
+    figures: str | os.PathLike | None = None,
+) -> Config:
+    """Resolve the notebook parameters into a :class:`Config`, seed everything and create OUT.
+
+    Relative OUT is taken from the current directory (a notebook runs in notebooks/, so the
+    default "../build" is the repo's build/). Figures go to the repo's figures/ except under the
+    smoke profile, whose throw-away figures go to OUT/figures.
+    """
+    if profile not in PROFILE_NAMES:
+        raise ValueError(f"PROFILE must be one of {PROFILE_NAMES}, got {profile!r}")
+    if not isinstance(seed, int):
+        raise TypeError(f"SEED must be an int, got {seed!r}")
+    if data != "synth":
+        root = Path(data).expanduser().resolve()
+        if not root.exists():
+            raise FileNotFoundError(f"DATA={data!r}: no such folder (give 'synth' or a real dataset root)")
+        data = str(root)
+    out_path = Path(out).expanduser().resolve()
+    out_path.mkdir(parents=True, exist_ok=True)
+    if figures is None:
+        figures = out_path / "figures" if profile == "smoke" else REPO_ROOT / "figures"
+    fig_path = Path(figures).resolve()
+    fig_path.mkdir(parents=True, exist_ok=True)
+    seed_everything(seed)
+    sections = {name: SimpleNamespace(**by_profile[profile]) for name, by_profile in PROFILES.items()}
+    return Config(profile, data, pick_device(device), seed, out_path, fig_path, sections)
