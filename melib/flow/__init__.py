@@ -1,0 +1,32 @@
+"""Optical flow for micro-expressions: estimators, strain, colour wheel, onset->apex flow, ROI features.
+
+- :func:`estimate` (Farneback / TV-L1 / DIS, :data:`FARNEBACK_METST`), :func:`strain`, :func:`epe`,
+  :func:`resize_flow`, :func:`warp` -- ``melib.flow.estimators``.
+- :func:`flow_to_color`, :func:`color_wheel` -- ``melib.flow.color``.
+- :func:`onset_apex_flow` (AMMSM input, cached) -- ``melib.flow.pairs``.
+- :func:`roi_features` / :func:`roi_sequence` (ME-TST ROI motion features, cached) -- ``melib.flow.roi``.
+
+Profile keys (``cfg.flow``): ``size`` (onset/apex flow side), ``methods`` (estimators compared in
+notebook 02), ``k`` (ROI window length), ``max_videos`` (long videos featurised in notebook 02),
+``fast`` (ROI fast path on/off), ``workers`` (decode threads).
+"""
+
+from melib.flow.cache import cache_key, cached_array
+from melib.flow.color import color_wheel, flow_to_color
+from melib.flow.estimators import (
+    FARNEBACK_METST,
+    METHODS,
+    check_flow,
+    epe,
+    estimate,
+    resize_flow,
+    strain,
+    to_gray,
+    warp,
+)
+from melib.flow.pairs import onset_apex_flow
+
+__all__ = [
+    "FARNEBACK_METST", "METHODS", "cache_key", "cached_array", "check_flow", "color_wheel", "epe",
+    "estimate", "flow_to_color", "onset_apex_flow", "resize_flow", "strain", "to_gray", "warp",
+]
