@@ -1,0 +1,160 @@
+"""Spotting and spot-then-recognise metrics (ME-TST Sec. III-A; datasets.md "Evaluation protocols").
+
+- :func:`iou`: intersection over union of two INCLUSIVE frame ranges (length = end - start + 1).
+- :func:`match`: the reference's greedy one-to-one matching. Predictions are taken in their given order;
+  each is compared with its best ground truth (highest IoU, first on ties); it is a TP when that IoU is
+  >= 0.5 and that ground truth is not matched yet, else an FP. FN = #GT - TP.
+- :func:`spotting_scores`: P, R, F1 from TP/FP/FN pooled over every video of every fold.
+- :func:`analysis_scores`: recognition over the correctly spotted intervals only (one-vs-rest per class:
+  P, R, F1), UF1 = mean F1, UAR = mean recall, F1_recog = 2 mean(P) mean(R) / (mean(P) + mean(R)), and
+  STRS = F1_spot x F1_recog (the paper's "Analysis" column, Tables III and IV).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+IOU_THRESHOLD = 0.5
+
+
+def _interval(x, what: str) -> tuple[int, int]:
+    try:
+        a, b = int(x[0]), int(x[1])
+    except (TypeError, IndexError, ValueError) as err:
+        raise ValueError(f"{what}: expected an (onset, offset) pair of frame indices, got {x!r}") from err
+    if b < a:
+        raise ValueError(f"{what}: offset {b} is before onset {a} (inclusive ranges need onset <= offset)")
+    return a, b
+
+
+def iou(a, b) -> float:
+    """IoU of inclusive ranges [a0, a1] and [b0, b1]: |a n b| / |a u b| with |[s, e]| = e - s + 1."""
+    a0, a1 = _interval(a, "interval a")
+    b0, b1 = _interval(b, "interval b")
+    inter = max(0, min(a1, b1) - max(a0, b0) + 1)
+    return inter / ((a1 - a0 + 1) + (b1 - b0 + 1) - inter)
+
+
+@dataclass
+class Match:
+    """Result of matching one video's predictions: counts and the matched (pred, gt) index pairs."""
+
+    tp: int
+    fp: int
+    fn: int
+    pairs: list[tuple[int, int]] = field(default_factory=list)
+
+
+def match(preds: Sequence, gts: Sequence, threshold: float = IOU_THRESHOLD) -> Match:
+    """Greedy one-to-one matching in prediction order against each prediction's best ground truth."""
+    preds = [_interval(p, f"prediction {i}") for i, p in enumerate(preds)]
+    gts = [_interval(g, f"ground truth {j}") for j, g in enumerate(gts)]
+    used: set[int] = set()
+    pairs = []
+    for i, p in enumerate(preds):
+        if not gts:
+            break
+        scores = [iou(p, g) for g in gts]
+        j = int(np.argmax(scores))  # first best on ties
+        if scores[j] >= threshold and j not in used:
+            used.add(j)
+            pairs.append((i, j))
+    tp = len(pairs)
+    return Match(tp=tp, fp=len(preds) - tp, fn=len(gts) - tp, pairs=pairs)
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den > 0 else 0.0
+
+
+def spotting_scores(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """Precision, recall and F1 of pooled counts (0 where a ratio is undefined)."""
+    p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    return {"tp": int(tp), "fp": int(fp), "fn": int(fn), "precision": p, "recall": r,
+            "f1": _ratio(2 * p * r, p + r)}
+
+
+def pool_matches(matches: Sequence[Match]) -> dict[str, float]:
+    """Spotting scores of counts summed over videos (and folds): the MEGC pooled protocol."""
+    return spotting_scores(sum(m.tp for m in matches), sum(m.fp for m in matches),
+                           sum(m.fn for m in matches))
+
+
+def per_class(y_true, y_pred, n_classes: int) -> dict[str, np.ndarray]:
+    """One-vs-rest TP/FP/FN, precision, recall, F1 per class (undefined P or R -> 0, as the reference).
+
+    ``y_pred`` may hold -1 ("none of these classes", e.g. an "others" prediction scored over 3 classes):
+    it is an FN for its true class and an FP for no class.
+    """
+    y_true, y_pred = np.asarray(y_true, dtype=int).ravel(), np.asarray(y_pred, dtype=int).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has {y_true.size} labels but y_pred has {y_pred.size}")
+    for name, y, low in (("y_true", y_true, 0), ("y_pred", y_pred, -1)):
+        if y.size and (y.min() < low or y.max() >= n_classes):
+            bad = sorted(set(y.tolist()))
+            raise ValueError(f"{name} holds a class outside {low}..{n_classes - 1}: {bad}")
+    c = np.arange(n_classes)[:, None]  # (K, 1)
+    tp = ((y_true == c) & (y_pred == c)).sum(1)  # (K,)
+    fp = ((y_true != c) & (y_pred == c)).sum(1)  # (K,)
+    fn = ((y_true == c) & (y_pred != c)).sum(1)  # (K,)
+    den = 2 * tp + fp + fn
+    return {"tp": tp, "fp": fp, "fn": fn, "support": tp + fn,
+            "precision": np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 0.0),
+            "recall": np.where(tp + fn > 0, tp / np.maximum(tp + fn, 1), 0.0),
+            "f1": np.where(den > 0, 2 * tp / np.maximum(den, 1), np.nan)}
+
+
+def recognition_scores(y_true, y_pred, n_classes: int) -> dict[str, float]:
+    """UF1, UAR and the mean-P/mean-R F1 over correctly spotted intervals (ME-TST Tables II and III).
+
+    As the reference: a class that occurs in neither ``y_true`` nor ``y_pred`` is left out of every mean
+    (its one-vs-rest confusion matrix is degenerate); an undefined precision or recall counts 0 in mean P
+    and mean R. UAR averages recall over the classes that have true samples. No sample at all scores 0.
+    """
+    if len(y_true) == 0:
+        return {"uf1": 0.0, "uar": 0.0, "precision": 0.0, "recall": 0.0, "f1": 0.0, "n": 0}
+    pc = per_class(y_true, y_pred, n_classes)
+    seen = ~np.isnan(pc["f1"])  # class present in y_true or y_pred
+    has = pc["support"] > 0
+    mp, mr = float(pc["precision"][seen].mean()), float(pc["recall"][seen].mean())
+    return {"uf1": float(pc["f1"][seen].mean()), "uar": float(pc["recall"][has].mean()) if has.any() else 0.0,
+            "precision": mp, "recall": mr, "f1": _ratio(2 * mp * mr, mp + mr), "n": int(len(y_true))}
+
+
+def strs(f1_spot: float, f1_recog: float) -> float:
+    """Spot-then-recognise score: STRS = F1_spot x F1_recog (Liong et al.; ME-TST Table III)."""
+    return float(f1_spot) * float(f1_recog)
+
+
+def analysis_scores(matches: Sequence[Match], pred_labels: Sequence, gt_labels: Sequence,
+                    n_classes: int, drop_class: int | None = None) -> dict[str, float]:
+    """Spotting, recognition-over-TPs and STRS for a list of videos' matches.
+
+    ``pred_labels[v][i]`` is the emotion of prediction i of video v, ``gt_labels[v][j]`` that of ground
+    truth j. ``drop_class`` removes matched pairs whose TRUE label is that class before recognition
+    (SAMM-LV: "others" removed, scored over 3 classes); classes above it shift down by one.
+    """
+    if not (len(matches) == len(pred_labels) == len(gt_labels)):
+        raise ValueError(f"{len(matches)} matches, {len(pred_labels)} prediction-label lists and "
+                         f"{len(gt_labels)} ground-truth-label lists: expected one of each per video")
+    yt, yp = [], []
+    for m, pl, gl in zip(matches, pred_labels, gt_labels):
+        for i, j in m.pairs:
+            yt.append(int(gl[j]))
+            yp.append(int(pl[i]))
+    yt, yp = np.asarray(yt, dtype=int), np.asarray(yp, dtype=int)
+    k = n_classes
+    if drop_class is not None:
+        keep = yt != drop_class
+        yt, yp = yt[keep], yp[keep]
+        yt = np.where(yt > drop_class, yt - 1, yt)
+        yp = np.where(yp == drop_class, -1, np.where(yp > drop_class, yp - 1, yp))  # dropped class: wrong
+        k = n_classes - 1
+    rec = recognition_scores(yt, yp, k)
+    spot = pool_matches(matches)
+    return {"spot_" + key: v for key, v in spot.items()} | {"recog_" + key: v for key, v in rec.items()} | {
+        "strs": strs(spot["f1"], rec["f1"])}
+

@@ -1,0 +1,120 @@
+"""Post-processing, stitching and synergy strategies (ME-TST Sec. II-A and II-C)."""
+
+import numpy as np
+import pytest
+
+from melib.data.windows import frame_targets, window_starts
+from melib.metrics.spotting import match, pool_matches
+from melib.spotting import analyse, interval_labels, peak_half_width, smooth, spot_intervals, stitch
+
+GTS = [(100, 129), (300, 329), (450, 479)]
+
+
+def _perfect_video(T=600, gts=GTS):
+    spot, _ = frame_targets(T, gts, [0] * len(gts))
+    return spot
+
+
+def test_k_p_is_half_the_mean_length():
+    assert peak_half_width(GTS) == int((29 + 1) / 2) == 15
+    assert peak_half_width([(0, 10), (0, 20)]) == 8  # int((15 + 1) / 2)
+
+
+def test_smooth_is_a_box_of_width_2kp():
+    x = np.zeros(50)
+    x[25] = 1.0
+    y = smooth(x, 5)
+    assert y.sum() == pytest.approx(1.0) and np.count_nonzero(y) == 10 and y.max() == pytest.approx(0.1)
+
+
+def test_perfect_score_curve_gives_spotting_f1_one():
+    spot = _perfect_video()
+    iv, peaks = spot_intervals(spot, peak_half_width(GTS))
+    assert len(iv) == 3
+    s = pool_matches([match(iv, GTS)])
+    assert s["f1"] == pytest.approx(1.0)
+
+
+def test_no_peak_gives_empty_prediction_or_reference_dummy():
+    iv, _ = spot_intervals(np.zeros(100), 5)
+    assert iv.shape == (0, 2)
+    iv, _ = spot_intervals(np.zeros(100), 5, reference=True)
+    assert iv.tolist() == [[0, 0]]
+    assert match(iv, [(40, 50)]).fp == 1  # the dummy costs a false positive
+
+
+def test_intervals_clipped_to_video_unless_reference():
+    x = np.zeros(60)
+    x[:6] = 1.0
+    iv, _ = spot_intervals(x, 5)
+    assert iv.min() >= 0
+    iv_ref, _ = spot_intervals(x, 5, reference=True)
+    assert iv_ref.min() < 0
+
+
+def test_interval_label_is_the_mode_inside():
+    labels = np.array([4, 4, 1, 1, 2, 2, 2, 4, 4, 4])
+    # inside [1, 9] are frames 2..7: 1, 1, 2, 2, 2, 4 -> 2 (the trailing neutral frames are outside)
+    assert interval_labels(labels, [(1, 9)]).tolist() == [2]
+
+
+def _logits(T, gts, per_gt):
+    """Logits (T, 5): neutral wins outside; inside GT g the class per_gt[g] wins, class 2 second."""
+    z = np.zeros((T, 5))
+    z[:, 4] = 3.0
+    for (on, off), c in zip(gts, per_gt):
+        z[on:off + 1] = 0.0
+        z[on:off + 1, 2] = 1.0
+        z[on:off + 1, c] = 3.0
+    return z
+
+
+def test_strategy_1_drops_neutral_intervals_and_their_tps_become_fns():
+    spot = _perfect_video()
+    logits = _logits(600, GTS, [0, 4, 1])  # the second ME looks neutral to the recognition head
+    k_p = peak_half_width(GTS)
+    s2 = analyse(spot, logits, k_p, strategy=2)
+    s1 = analyse(spot, logits, k_p, strategy=1)
+    assert s2.labels.tolist() == [0, 2, 1]  # strategy 2: best non-neutral emotion
+    assert s1.labels.tolist() == [0, 1] and len(s1.dropped) == 1
+    m2, m1 = match(s2.intervals, GTS), match(s1.intervals, GTS)
+    assert (m2.tp, m2.fn) == (3, 0)
+    assert (m1.tp, m1.fp, m1.fn) == (2, 0, 1)
+
+
+def test_strategy_0_ignores_the_untrained_neutral_logit():
+    logits = _logits(600, GTS, [4, 4, 4])
+    s0 = analyse(_perfect_video(), logits, 15, strategy=0)
+    assert s0.labels.tolist() == [2, 2, 2]
+    with pytest.raises(ValueError, match="strategy"):
+        analyse(_perfect_video(), logits, 15, strategy=3)
+
+
+@pytest.mark.parametrize("n", [137, 150, 51, 400])
+def test_stitcher_writes_every_frame(n):
+    k = 30
+    starts = window_starts(n, k)
+    values = (starts[:, None] + np.arange(k)[None, :]).astype(float) + 1.0  # frame index + 1
+    tail = np.arange(n - k, n) + 1.0
+    out = stitch(values, starts, n, tail=tail)
+    assert np.array_equal(out, np.arange(n) + 1.0)
+    out = stitch(values, starts, n)  # no tail window: the last written value is carried
+    assert np.all(out > 0)
+
+
+def test_stitcher_reference_batch_quirk_leaves_first_half_zero():
+    n, k = 150, 30
+    starts = window_starts(n, k)
+    values = np.ones((len(starts), k))
+    out = stitch(values, starts, n, reference=True, batch_offset=3, batch_size=4)
+    assert np.all(out[:15] == 0) and np.all(out[15:135] == 1)
+    out = stitch(values, starts, n, reference=True, batch_offset=8, batch_size=4)
+    assert np.all(out[:135] == 1)
+
+
+def test_stitcher_keeps_channels():
+    starts = window_starts(100, 20)
+    v = np.random.default_rng(0).normal(size=(len(starts), 20, 5))
+    out = stitch(v, starts, 100, tail=v[-1])
+    assert out.shape == (100, 5)
+    assert np.allclose(out[:20], v[0]) and np.allclose(out[30:40], v[2, 10:])
