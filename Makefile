@@ -1,0 +1,52 @@
+# The two commands: `make notebooks` (the suite, teach profile on SynthME) and `make test`.
+# Both bootstrap .venv from requirements.lock on first use and reuse it afterwards.
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.melib-installed
+PROFILE ?= teach
+DATA    ?= synth
+DEVICE  ?= auto
+OUT     ?= build
+ONLY    ?=
+# GPU=1 also builds mamba-ssm's fused kernels (CUDA machines only; needs nvcc).
+GPU     ?= 0
+
+.PHONY: notebooks figures test lint lab bench clean distclean venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+ifeq ($(GPU),1)
+	$(BIN)/python -m pip install -q --no-build-isolation --no-deps mamba-ssm einops triton
+endif
+	$(BIN)/python -m ipykernel install --sys-prefix --name melib --display-name "Python (melib)" >/dev/null
+	touch $(STAMP)
+
+notebooks: $(STAMP)
+	$(BIN)/python -m melib.run --profile $(PROFILE) --data $(DATA) --device $(DEVICE) --out $(OUT) \
+		$(if $(ONLY),--only $(ONLY))
+
+figures: notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check melib tests tools benchmarks
+
+test: lint
+	$(BIN)/python -m pytest -q -ra --durations=15
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: $(STAMP)
+	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info
