@@ -1,0 +1,62 @@
+"""Regularisers AMMSM trains with (Sec. IV-C): Mixup (Zhang et al. 2018) and MESA (Du et al. 2022).
+
+- :func:`mixup`: x' = lam * x_i + (1 - lam) * x_perm(i), soft targets mixed the same way, lam ~ Beta(a, a).
+  Applied to the flow and the onset frame together; eq. 1 stays valid on mixed flow (it is linear).
+- :class:`EMATeacher` + :func:`mesa_loss`: sharpness-aware training for free. The teacher is an EMA of
+  the model; the student adds lambda * CE(student, softmax(teacher)) (the VSSD variant of MESA: soft-target
+  cross-entropy, no temperature), switched on after a fraction of training.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of -sum_c target_c log softmax(logits)_c; target (B, K) rows sum to 1."""
+    return -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
+
+
+def mixup(tensors: list[torch.Tensor], target: torch.Tensor, alpha: float, generator: torch.Generator):
+    """Mix every tensor of a batch (and the soft targets (B, K)) with one lam ~ Beta(alpha, alpha).
+
+    Returns (mixed tensors, mixed targets, lam). alpha <= 0 turns Mixup off (lam = 1).
+    """
+    if alpha <= 0:
+        return tensors, target, 1.0
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    lam = float(np.random.default_rng(seed).beta(alpha, alpha))
+    perm = torch.randperm(target.shape[0], generator=generator)
+    mixed = [lam * t + (1 - lam) * t[perm.to(t.device)] for t in tensors]  # each (B, ...)
+    return mixed, lam * target + (1 - lam) * target[perm.to(target.device)], lam
+
+
+class EMATeacher:
+    """Exponential moving average of a model's parameters and buffers (MESA's teacher)."""
+
+    def __init__(self, model: nn.Module, decay: float):
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"EMA decay must be in (0, 1), got {decay}")
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        ema = self.model.state_dict()
+        for k, v in model.state_dict().items():
+            if v.dtype.is_floating_point:
+                ema[k].mul_(self.decay).add_(v.detach(), alpha=1 - self.decay)
+            else:
+                ema[k].copy_(v)
+
+
+def mesa_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """MESA (VSSD variant): soft-target CE of the student against softmax of the EMA teacher's logits."""
+    return soft_cross_entropy(student_logits, F.softmax(teacher_logits.detach(), dim=1))
