@@ -28,10 +28,31 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Topic -> profile -> settings. Each topic's block is owned by the module that reads it, which
 # documents its keys; a profile is the same key set at a different scale.
 PROFILES: dict[str, dict[str, dict]] = {
-    "synth": {
-        "smoke": {},
-        "teach": {},
-        "paper": {},
+    "synth": {  # SynthME generator; keys documented in melib/data/synth/generate.py
+        "smoke": dict(
+            parts=["casme2", "samm", "casme3", "samm_lv"], clip_size=64, clip_face=0.72, clip_frames=[12, 20],
+            casme2_subjects=3, casme2_clips=5, samm_subjects=3, samm_clips=5,
+            casme3_subjects=2, casme3_videos=1, casme3_frames=150, casme3_mes=2,
+            samm_lv_subjects=2, samm_lv_frames=600, samm_lv_mes=2, video_size=[320, 180], video_face=0.25,
+            me_seconds=[0.2, 0.45], macro_seconds=[0.3, 0.6], head_seconds=[0.2, 0.4],
+            amplitude=[0.8, 2.0], macro_amplitude=[3.0, 6.0], noise=1.5, drift=0.2, jpeg_quality=95,
+        ),
+        "teach": dict(
+            parts=["casme2", "samm", "casme3", "samm_lv"], clip_size=128, clip_face=0.72, clip_frames=[30, 60],
+            casme2_subjects=8, casme2_clips=10, samm_subjects=6, samm_clips=8,
+            casme3_subjects=6, casme3_videos=2, casme3_frames=450, casme3_mes=2,
+            samm_lv_subjects=4, samm_lv_frames=1200, samm_lv_mes=2, video_size=[640, 360], video_face=0.15,
+            me_seconds=[0.2, 0.45], macro_seconds=[0.6, 1.5], head_seconds=[0.4, 0.8],
+            amplitude=[0.6, 2.0], macro_amplitude=[3.0, 6.0], noise=1.5, drift=0.2, jpeg_quality=95,
+        ),
+        "paper": dict(
+            parts=["casme2", "samm", "casme3", "samm_lv"], clip_size=160, clip_face=0.72, clip_frames=[40, 100],
+            casme2_subjects=16, casme2_clips=15, samm_subjects=12, samm_clips=12,
+            casme3_subjects=12, casme3_videos=3, casme3_frames=900, casme3_mes=3,
+            samm_lv_subjects=8, samm_lv_frames=2000, samm_lv_mes=3, video_size=[640, 360], video_face=0.15,
+            me_seconds=[0.2, 0.5], macro_seconds=[0.6, 2.0], head_seconds=[0.4, 1.0],
+            amplitude=[0.5, 2.0], macro_amplitude=[3.0, 8.0], noise=1.5, drift=0.2, jpeg_quality=95,
+        ),
     },
     "flow": {
         "smoke": {},
@@ -79,10 +100,16 @@ PROFILES: dict[str, dict[str, dict]] = {
             "amplitudes": [0.25, 0.5, 1.0, 2.0], "latency_batch": 16,
         },
     },
-    "metst": {
-        "smoke": {},
-        "teach": {},
-        "paper": {},
+    "metst": {  # keys documented in melib/train/metst.py
+        "smoke": {"dim": 16, "depth": 2, "d_state": 8, "d_conv": 4, "expand": 2, "drop_path": 0.2,
+                  "epochs": 2, "lr": 3e-3, "batch": 64, "p": 0.55, "paths": "shared", "max_folds": 2,
+                  "strategies": [0, 2], "bench_lengths": [1000, 4000]},
+        "teach": {"dim": 32, "depth": 4, "d_state": 16, "d_conv": 4, "expand": 2, "drop_path": 0.2,
+                  "epochs": 12, "lr": 3e-3, "batch": 64, "p": 0.55, "paths": "shared", "max_folds": 4,
+                  "strategies": [0, 2], "bench_lengths": [1000, 10000, 30000]},
+        "paper": {"dim": 64, "depth": 12, "d_state": 64, "d_conv": 4, "expand": 2, "drop_path": 0.2,
+                  "epochs": 30, "lr": 1e-4, "batch": None, "p": 0.55, "paths": "shared", "max_folds": None,
+                  "strategies": [0, 2], "bench_lengths": [1000, 10000, 100000]},
     },
 }
 

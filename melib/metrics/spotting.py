@@ -158,3 +158,26 @@ def analysis_scores(matches: Sequence[Match], pred_labels: Sequence, gt_labels: 
     return {"spot_" + key: v for key, v in spot.items()} | {"recog_" + key: v for key, v in rec.items()} | {
         "strs": strs(spot["f1"], rec["f1"])}
 
+
+
+def evaluate_folds(fold_predictions: Sequence[dict], strategy: int = 2, source: str = "fixed",
+                   reference: bool = False, p: float | None = None, drop_class: int | None = None,
+                   n_classes: int = 4) -> dict[str, float]:
+    """Spotting, recognition and STRS of LOSO predictions (one ``predictions.npz`` dict per fold).
+
+    ``reference=True`` reproduces the reference's post-processing: k_p over every ME of the dataset
+    (``k_p_all``, a test-subject leak), raw interval ends and the dummy [0, 0] prediction of a video
+    without peaks; pair it with ``source="reference"`` for its stitching. ``strategy`` as in
+    :mod:`melib.spotting.synergy` (0 needs a model trained with neutral weight 0).
+    """
+    from melib.spotting import P_THRESHOLD, analyse, fold_videos
+
+    matches, pl, gl = [], [], []
+    for pred in fold_predictions:
+        k_p = int(pred["k_p_all"] if reference else pred["k_p"])
+        for v in fold_videos(pred, source):
+            res = analyse(v["scores"], v["logits"], k_p, strategy, P_THRESHOLD if p is None else p, reference)
+            matches.append(match(res.intervals, v["gt"]))
+            pl.append(res.labels)
+            gl.append(v["gt_labels"])
+    return analysis_scores(matches, pl, gl, n_classes, drop_class)

@@ -11,8 +11,8 @@ from melib.spotting.postprocess import (
     spot_intervals,
     threshold,
 )
-from melib.spotting.stitch import stitch
+from melib.spotting.stitch import fold_videos, stitch
 from melib.spotting.synergy import STRATEGIES, Spotted, analyse, frame_labels, neutral_weight_trained
 
-__all__ = ["P_THRESHOLD", "STRATEGIES", "Spotted", "analyse", "frame_labels", "interval_labels",
+__all__ = ["P_THRESHOLD", "STRATEGIES", "Spotted", "analyse", "fold_videos", "frame_labels", "interval_labels",
            "neutral_weight_trained", "peak_half_width", "smooth", "spot_intervals", "stitch", "threshold"]

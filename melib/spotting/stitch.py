@@ -44,3 +44,36 @@ def stitch(window_values: np.ndarray, starts: np.ndarray, n_frames: int, *, tail
         else:
             raise ValueError(f"stitch: no window covers any of the {n_frames} frames")
     return out
+
+
+def fold_videos(pred: dict, source: str = "fixed") -> list[dict]:
+    """One LOSO fold's ``predictions.npz`` arrays -> per-video dicts with per-frame curves.
+
+    ``source``: "fixed" (default stitching), "reference" (the reference's batch-index stitching) or
+    "video" (whole-video inference). Each dict: ``name``, ``scores`` (n,), ``logits`` (n, K), ``gt`` (m, 2),
+    ``gt_labels`` (m,).
+    """
+    from melib.data.windows import window_starts
+
+    if source not in ("fixed", "reference", "video"):
+        raise ValueError(f"source must be 'fixed', 'reference' or 'video', got {source!r}")
+    lengths, k, batch = pred["lengths"], int(pred["k"]), int(pred["batch"])
+    ends, gends = np.cumsum(lengths), np.cumsum(pred["gt_counts"])
+    wends = np.cumsum(pred["win_counts"] + 1)
+    out, offset = [], 0
+    for i, n in enumerate(lengths):
+        s, gs, ws = ends[i] - n, gends[i] - pred["gt_counts"][i], wends[i] - pred["win_counts"][i] - 1
+        v = {"name": str(pred["names"][i]), "gt": pred["gt"][gs:gends[i]],
+             "gt_labels": pred["gt_labels"][gs:gends[i]]}
+        if source == "video":
+            v["scores"], v["logits"] = pred["scores_video"][s:ends[i]], pred["logits_video"][s:ends[i]]
+        else:
+            starts = window_starts(int(n), k)
+            ref = source == "reference"
+            for key, arr in (("scores", pred["win_spot"]), ("logits", pred["win_logits"])):
+                win, tail = arr[ws:wends[i] - 1], arr[wends[i] - 1]
+                v[key] = stitch(win, starts, int(n), tail=None if ref else tail, reference=ref,
+                                batch_offset=offset, batch_size=batch) if len(starts) else tail
+        offset += int(pred["win_counts"][i])
+        out.append(v)
+    return out

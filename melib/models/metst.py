@@ -1,0 +1,150 @@
+"""ME-TST: temporal state transition with Mamba for ME spotting and recognition (ME-TST Sec. II, Fig. 2b).
+
+Input (B, C=10, T): per-frame ROI optical-flow displacements. Stem: Conv1d(10->d, 3) + BN + ReLU,
+Conv1d(d->d, 3) + BN + ReLU. Trunk: ``depth`` residual blocks x = x + DropPath(LN1(Mamba(LN0(x))))
+(no MLP; drop-path rates as the reference: block 0 and 1 at 0, then linspace(0, 0.2, depth)[1:-1]).
+Heads: spotting Linear(d->1) + sigmoid -> (B, T); recognition Linear(d->emo+1) logits -> (B, T, emo+1).
+
+``paths`` (Replication note in notebook 08):
+- "shared" (default): the network the reference actually runs: one trunk feeds both heads; it is run
+  once (the reference runs it twice, which only differs by independent drop-path masks in training).
+- "reference": the shared trunk run twice, exactly as the reference's forward (and thop's 48 LN calls).
+- "separate": the paper's description: the recognition head has its own trunk.
+The module always builds both trunks and each block's unused third LayerNorm, like the reference, so
+parameter counts and state dicts line up with it (1,249,926 parameters at d = 64, 630,918 used).
+
+Init (reference): Linear weights trunc-normal(std 0.02), biases 0 (this zeroes Mamba's dt bias too);
+LayerNorm 1/0; Mamba out_proj Kaiming-uniform(a = sqrt 5) / 2 (the reference's n_layer = 4).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from melib.ssm import Mamba
+
+PATHS = ("shared", "reference", "separate")
+
+
+def drop_path_rates(depth: int, max_rate: float) -> list[float]:
+    """The reference's per-block rates: [0] + linspace(0, max_rate, depth), first ``depth`` taken."""
+    return ([0.0] + torch.linspace(0, max_rate, depth).tolist())[:depth]
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: zero a whole sample's residual branch with probability p (scaled by 1/(1-p))."""
+
+    def __init__(self, p: float = 0.0):
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.p
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)  # (B, 1, 1)
+        return x * mask / keep
+
+
+class MambaBlock(nn.Module):
+    """x = x + DropPath(LN1(Mamba(LN0(x)))); ``norm2`` is built but never called (as the reference)."""
+
+    def __init__(self, dim: int, d_state: int, d_conv: int, expand: int, drop_path: float):
+        super().__init__()
+        self.norm0 = nn.LayerNorm(dim)
+        self.mamba = Mamba(d_model=dim, d_state=d_state, d_conv=d_conv, expand=expand)
+        self.norm1 = nn.LayerNorm(dim)
+        self.norm2 = nn.LayerNorm(dim)  # unused: kept for the reference's parameter count
+        self.drop_path = DropPath(drop_path)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.drop_path(self.norm1(self.mamba(self.norm0(x))))  # (B, T, D)
+
+
+class Trunk(nn.Module):
+    """``depth`` residual Mamba blocks over (B, T, D)."""
+
+    def __init__(self, dim: int, depth: int, d_state: int, d_conv: int, expand: int, drop_path: float):
+        super().__init__()
+        self.blocks = nn.ModuleList(MambaBlock(dim, d_state, d_conv, expand, p)
+                                    for p in drop_path_rates(depth, drop_path))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for blk in self.blocks:
+            x = blk(x)  # (B, T, D)
+        return x
+
+
+class METST(nn.Module):
+    """ME-TST network; ``forward(x (B, C, T)) -> (spot (B, T) in [0, 1], logits (B, T, emo + 1))``."""
+
+    def __init__(self, in_channels: int = 10, n_emotions: int = 4, dim: int = 64, depth: int = 12,
+                 d_state: int = 64, d_conv: int = 4, expand: int = 2, drop_path: float = 0.2,
+                 paths: str = "shared"):
+        super().__init__()
+        if paths not in PATHS:
+            raise ValueError(f"paths must be one of {PATHS}, got {paths!r}")
+        self.paths, self.n_emotions, self.in_channels = paths, n_emotions, in_channels
+        self.stem = nn.Sequential(
+            nn.Conv1d(in_channels, dim, 3, 1, 1), nn.BatchNorm1d(dim), nn.ReLU(inplace=True),
+            nn.Conv1d(dim, dim, 3, 1, 1), nn.BatchNorm1d(dim), nn.ReLU(inplace=True),
+        )
+        args = (dim, depth, d_state, d_conv, expand, drop_path)
+        self.spot_path = Trunk(*args)
+        self.recog_path = Trunk(*args)  # used only when paths == "separate"
+        self.fc_spot = nn.Linear(dim, 1)
+        self.fc_recog = nn.Linear(dim, n_emotions + 1)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """The reference's init (module docstring)."""
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        for m in self.modules():
+            if isinstance(m, Mamba):
+                nn.init.kaiming_uniform_(m.out_proj.weight, a=math.sqrt(5))
+                with torch.no_grad():
+                    m.out_proj.weight /= math.sqrt(4)  # the reference's n_layer = 4 (not the depth)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if x.ndim != 3 or x.shape[1] != self.in_channels:
+            raise ValueError(f"METST expects (B, {self.in_channels}, T) ROI-flow input, got {tuple(x.shape)}")
+        h = self.stem(x).transpose(1, 2)  # (B, T, D)
+        hs = self.spot_path(h)  # (B, T, D)
+        if self.paths == "shared":
+            hr = hs
+        elif self.paths == "reference":
+            hr = self.spot_path(h)  # the reference re-runs the spotting blocks
+        else:
+            hr = self.recog_path(h)  # (B, T, D)
+        spot = torch.sigmoid(self.fc_spot(hs)).squeeze(-1)  # (B, T)
+        return spot, self.fc_recog(hr)  # (B, T), (B, T, emo + 1)
+
+    @torch.no_grad()
+    def predict_video(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Whole-video inference on one (C, T) sequence of any length: (T,) scores, (T, emo + 1) logits."""
+        was = self.training
+        self.eval()
+        dev = next(self.parameters()).device
+        spot, logits = self(torch.as_tensor(seq, dtype=torch.float32, device=dev)[None])  # (1, T), (1, T, K)
+        self.train(was)
+        return spot[0].cpu(), logits[0].cpu()
+
+
+def used_parameters(model: METST) -> int:
+    """Parameters the forward pass actually reads (stem, used trunk(s) without norm2, heads)."""
+    trunks = [model.spot_path] + ([model.recog_path] if model.paths == "separate" else [])
+    n = sum(p.numel() for m in (model.stem, model.fc_spot, model.fc_recog) for p in m.parameters())
+    for t in trunks:
+        for blk in t.blocks:
+            n += sum(p.numel() for name, p in blk.named_parameters() if not name.startswith("norm2."))
+    return n

@@ -1,0 +1,229 @@
+"""ME-TST training and LOSO inference (ME-TST Sec. III-B; me-tst-reference.md "Training").
+
+Loss (Sec. III-B): ``L = 0.9 * MSE(spot, y_spot) + 0.1 * CE(logits, y_recog; w)`` with sklearn-style
+"balanced" class weights over the training frames, w_c = N / (K * N_c), the neutral weight then x6
+(synergy strategy 0 sets it to 0). Adam (no weight decay) + OneCycleLR(max_lr=lr) stepped per batch; the
+last epoch is kept. LOSO: a fresh model per held-out subject, through :func:`melib.train.loso.run_loso`.
+
+``PROFILES["metst"]`` keys (``cfg.metst``):
+- ``dim``, ``depth``, ``d_state``, ``d_conv``, ``expand``, ``drop_path``: the network (paper: 64, 12, 64,
+  4, 2, 0.2).
+- ``epochs``, ``lr``, ``batch`` (None = the dataset's reference batch: 256 CAS(ME)^3, 32 SAMM-LV).
+- ``p``: the spotting threshold factor (0.55).
+- ``paths``: "shared" | "reference" | "separate" (see :mod:`melib.models.metst`).
+- ``max_folds``: train at most this many LOSO folds (None = every subject; smoke/teach keep it small).
+- ``strategies``: the synergy strategies notebook 09 compares ([0, 2]: 1 and 2 share a trained model).
+- ``bench_lengths``: video lengths (frames) of the whole-video inference benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from melib.data.windows import (
+    NEUTRAL,
+    WindowSettings,
+    augment,
+    cut_targets,
+    cut_windows,
+    frame_targets,
+    sample_windows,
+    window_starts,
+)
+from melib.models.metst import METST
+
+SPOT_WEIGHT, RECOG_WEIGHT, NEUTRAL_FACTOR = 0.9, 0.1, 6.0
+
+
+@dataclass
+class VideoSeq:
+    """One long video ready for ME-TST: features and targets after the frame skip."""
+
+    subject: str
+    name: str
+    seq: np.ndarray  # (C, n) float32 ROI-flow displacement sequence
+    intervals: np.ndarray  # (m, 2) ME [onset, offset], 0-based, after the skip
+    labels: np.ndarray  # (m,) emotion index 0..emo-1
+
+    @property
+    def n(self) -> int:
+        return int(self.seq.shape[1])
+
+    def targets(self) -> tuple[np.ndarray, np.ndarray]:
+        return frame_targets(self.n, self.intervals, self.labels, skip=1)
+
+
+def class_weights(recog: np.ndarray, n_classes: int, neutral_factor: float = NEUTRAL_FACTOR,
+                  neutral_trained: bool = True) -> np.ndarray:
+    """'Balanced' weights N / (K N_c) over the present classes (absent ones 0); neutral x factor or 0."""
+    recog = np.asarray(recog).ravel()
+    counts = np.bincount(recog, minlength=n_classes).astype(float)
+    present = counts > 0
+    w = np.zeros(n_classes)
+    w[present] = recog.size / (present.sum() * counts[present])
+    w[n_classes - 1] = w[n_classes - 1] * neutral_factor if neutral_trained else 0.0
+    return w
+
+
+def metst_loss(spot: torch.Tensor, logits: torch.Tensor, y_spot: torch.Tensor, y_recog: torch.Tensor,
+               weight: torch.Tensor) -> torch.Tensor:
+    """0.9 MSE(spot (B, T), y_spot) + 0.1 weighted CE(logits (B, T, K), y_recog (B, T))."""
+    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y_recog.reshape(-1), weight=weight)
+    return SPOT_WEIGHT * F.mse_loss(spot, y_spot) + RECOG_WEIGHT * ce
+
+
+def training_windows(videos: Sequence[VideoSeq], k: int, ratio: float, rng: np.random.Generator):
+    """Windows (N, C, k), spot (N, k), recog (N, k) of the sampled windows of ``videos``."""
+    xs, ss, rs = [], [], []
+    for v in videos:
+        starts = window_starts(v.n, k)
+        if not starts.size:
+            continue
+        spot, recog = v.targets()
+        s_w = cut_targets(spot, starts, k)  # (n_w, k)
+        keep = sample_windows(s_w, ratio, rng)
+        xs.append(cut_windows(v.seq, starts[keep], k))
+        ss.append(s_w[keep])
+        rs.append(cut_targets(recog, starts[keep], k))
+    if not xs:
+        raise ValueError(f"no training windows: every training video is shorter than 2 half-windows (k={k})")
+    return np.concatenate(xs), np.concatenate(ss).astype(np.float32), np.concatenate(rs).astype(np.int64)
+
+
+def build_model(hp, n_emotions: int = 4, in_channels: int = 10) -> METST:
+    """A METST sized by the profile section ``hp`` (cfg.metst)."""
+    return METST(in_channels, n_emotions, hp.dim, hp.depth, hp.d_state, hp.d_conv, hp.expand,
+                 hp.drop_path, hp.paths)
+
+
+def fit(model: METST, X: np.ndarray, S: np.ndarray, R: np.ndarray, weight: np.ndarray, epochs: int,
+        lr: float, batch: int, seed: int, device: torch.device, progress: bool = False) -> list[float]:
+    """Adam + OneCycleLR (per batch) for ``epochs``; augmentation per batch; returns mean loss per epoch."""
+    g = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model.to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    steps = max(1, -(-len(X) // batch))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=steps)
+    w = torch.as_tensor(weight, dtype=torch.float32, device=device)
+    losses = []
+    for _ in tqdm(range(epochs), desc="epochs", leave=False, disable=not progress):
+        order = torch.randperm(len(X), generator=g).numpy()
+        total = 0.0
+        for b in range(steps):
+            idx = order[b * batch:(b + 1) * batch]
+            x = torch.from_numpy(augment(X[idx], rng)).to(device)  # (b, C, k)
+            spot, logits = model(x)  # (b, k), (b, k, K)
+            loss = metst_loss(spot, logits, torch.from_numpy(S[idx]).to(device),
+                              torch.from_numpy(R[idx]).to(device), w)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        losses.append(total / len(X))
+    return losses
+
+
+@torch.no_grad()
+def predict_windows(model: METST, seq: np.ndarray, k: int, batch: int, device: torch.device,
+                    where: str = "video"):
+    """Window outputs of one (C, n) video: spot (n_w + 1, k), logits (n_w + 1, k, K).
+
+    Rows are the windows at :func:`window_starts` followed by one window aligned to the video's end
+    (the fixed stitcher's tail); the video must have at least k frames.
+    """
+    n = seq.shape[1]
+    if n < k:
+        raise ValueError(f"{where}: {n} frames after the skip, fewer than the window length k={k}")
+    model.to(device).eval()
+    starts = np.concatenate([window_starts(n, k), [n - k]])
+    x = cut_windows(seq, starts, k)  # (n_w + 1, C, k)
+    spots, logits = [], []
+    for b in range(0, len(x), batch):
+        s, lg = model(torch.from_numpy(x[b:b + batch]).to(device))  # (b, k), (b, k, K)
+        spots.append(s.cpu().numpy())
+        logits.append(lg.cpu().numpy())
+    return np.concatenate(spots), np.concatenate(logits)
+
+
+def fold_trainer(videos: Sequence[VideoSeq], ws: WindowSettings, hp, device: torch.device, seed: int,
+                 strategy: int = 2, n_emotions: int = 4, progress: bool = True) -> Callable:
+    """A ``train_fold(fold, fold_dir)`` for :func:`run_loso` over video indices (fold.train_idx/test_idx).
+
+    Saves ``model.pt``; returns :func:`predict_videos`'s arrays plus ``losses`` per epoch and ``k_p``
+    (from the training MEs) / ``k_p_all`` (the reference's leak: every ME of the dataset).
+    """
+    raise_if_empty(videos)
+    all_iv = np.concatenate([v.intervals for v in videos if len(v.intervals)])
+    batch = hp.batch or ws.batch
+
+    def train_fold(fold, fold_dir: Path) -> dict[str, np.ndarray]:
+        fold_seed = seed + int(np.asarray(fold.test_idx)[0])
+        torch.manual_seed(fold_seed)
+        train = [videos[i] for i in fold.train_idx]
+        test = [videos[i] for i in fold.test_idx]
+        X, S, R = training_windows(train, ws.k, ws.ratio, np.random.default_rng(fold_seed))
+        w = class_weights(R, n_emotions + 1, neutral_trained=strategy != 0)
+        model = build_model(hp, n_emotions, X.shape[1])
+        losses = fit(model, X, S, R, w, hp.epochs, hp.lr, batch, fold_seed, device, progress)
+        torch.save(model.state_dict(), Path(fold_dir) / "model.pt")
+        tr_iv = np.concatenate([v.intervals for v in train if len(v.intervals)])
+        return {**predict_videos(model, test, ws.k, batch, device), "losses": np.asarray(losses),
+                "k_p": np.asarray(_k_p(tr_iv)), "k_p_all": np.asarray(_k_p(all_iv))}
+
+    return train_fold
+
+
+def _k_p(intervals: np.ndarray) -> int:
+    return max(1, int((float(np.mean(intervals[:, 1] - intervals[:, 0])) + 1) / 2))
+
+
+def raise_if_empty(videos: Sequence[VideoSeq]) -> None:
+    if not videos or not any(len(v.intervals) for v in videos):
+        raise ValueError("ME-TST needs at least one video with an annotated micro-expression")
+
+
+def predict_videos(model: METST, test: Sequence[VideoSeq], k: int, batch: int,
+                   device: torch.device) -> dict[str, np.ndarray]:
+    """Raw outputs for the test videos: window outputs (stitched later by :mod:`melib.spotting`) and
+    whole-video curves, plus the ground truth, as flat arrays for ``predictions.npz``."""
+    win_s, win_l, vid_s, vid_l = [], [], [], []
+    for v in test:
+        s_w, l_w = predict_windows(model, v.seq, k, batch, device, where=f"video {v.subject}/{v.name}")
+        win_s.append(s_w)
+        win_l.append(l_w)
+        s_v, l_v = model.predict_video(v.seq)  # (n,), (n, K)
+        vid_s.append(s_v.numpy())
+        vid_l.append(l_v.numpy())
+    return {
+        "win_spot": np.concatenate(win_s).astype(np.float32),  # (sum n_w + 1, k)
+        "win_logits": np.concatenate(win_l).astype(np.float32),  # (sum n_w + 1, k, K)
+        "win_counts": np.asarray([len(w) - 1 for w in win_s]),  # windows per video, tail excluded
+        "scores_video": np.concatenate(vid_s).astype(np.float32),  # (sum n,)
+        "logits_video": np.concatenate(vid_l).astype(np.float32),  # (sum n, K)
+        "lengths": np.asarray([v.n for v in test]),
+        "names": np.asarray([f"{v.subject}/{v.name}" for v in test]),
+        "gt": np.concatenate([np.asarray(v.intervals, int).reshape(-1, 2) for v in test]),
+        "gt_labels": np.concatenate([np.asarray(v.labels, int).ravel() for v in test]),
+        "gt_counts": np.asarray([len(v.intervals) for v in test]),
+        "k": np.asarray(k), "batch": np.asarray(batch),
+    }
+
+
+def loso_dir(out: str | os.PathLike, dataset: str, strategy: int, hp) -> Path:
+    """The run_loso folder of one dataset/strategy/network size (keyed so a changed size retrains)."""
+    key = f"d{hp.dim}-L{hp.depth}-s{hp.d_state}-e{hp.epochs}-{hp.paths}"
+    return Path(out) / "metst" / dataset / f"strategy{int(strategy != 0) * 2}-{key}"
+
+
+__all__ = ["NEUTRAL", "VideoSeq", "class_weights", "metst_loss", "training_windows", "build_model", "fit",
+           "predict_windows", "fold_trainer", "predict_videos", "loso_dir"]
