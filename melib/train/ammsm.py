@@ -1,0 +1,243 @@
+"""AMMSM training (Sec. III-C, IV-C): adaptive phase -> evolutionary search -> fine-tuning, per LOSO fold.
+
+- Optimiser: AdamW (``lr``, ``weight_decay``), cosine decay per phase, batch ``batch``, Mixup, MESA.
+- Loss (eq. 2): L = L_cls + (e_r - e)/e_r * L_mag, L_mag = ||alpha * OF_ori - OF_mag||_1 (eq. 1), e the
+  epoch counted over both training phases and e_r their total.
+- Adaptive phase (``epochs``): every step draws alpha in [1, 4] and one sparsity ratio per pair of blocks
+  from {0.1..0.8}, non-decreasing within a stage (:class:`melib.train.search.SearchSpace`).
+- Search: fitness = minus the mean classification loss on VALIDATION subjects, which are held-out
+  TRAINING subjects (``val_frac`` of them, at least one); the adaptive phase trains on the others. The
+  LOSO test subject is never read before the final prediction.
+- Fine-tuning (``finetune_epochs``) on all training subjects under the found configuration.
+
+Profile keys (``cfg.ammsm``): the model's (:attr:`melib.models.ammsm.AMMSMConfig.KEYS`: ``size``,
+``depths``, ``dims``, ``heads``, ``d_state``, ``drop_path``, ``res_width``, ``image_channels``,
+``mag_base``, ``mag_levels``, ``alpha_code``, ``fusion``, ``window``), and ``flow_method``, ``epochs``,
+``finetune_epochs``, ``batch``, ``lr``, ``weight_decay``, ``mixup`` (Beta parameter, 0 = off),
+``mesa_weight``, ``mesa_start`` (fraction of training), ``ema_decay``, ``val_frac``, ``population``,
+``parents``, ``generations``, ``mutation_prob``, ``max_folds`` (None = every subject), ``protocols``,
+``amplitudes`` (notebook 07's sweep).
+
+CLI (one fold per call, to spread folds over machines)::
+
+    python -m melib.train.ammsm --protocol casme2-5class --fold sub01 --profile paper --data PATH --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from melib.magnify import loss_weight, magnification_loss
+from melib.models.ammsm import AMMSM, AMMSMConfig
+from melib.train.regularizers import EMATeacher, mesa_loss, mixup, soft_cross_entropy
+from melib.train.search import Candidate, SearchSpace, evolutionary_search
+
+
+@dataclass
+class ClipTensors:
+    """A protocol's samples as tensors: flow (N, 2, S, S), onset (N, C, S, S), labels (N,), subjects (N,)."""
+
+    flow: torch.Tensor
+    onset: torch.Tensor
+    labels: torch.Tensor
+    subjects: np.ndarray
+    classes: list[str]
+
+    def batch(self, idx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The only way training code reads samples (tests record the indices it asks for)."""
+        idx = torch.as_tensor(np.asarray(idx), dtype=torch.long)
+        return self.flow[idx], self.onset[idx], self.labels[idx]  # (b, 2, S, S), (b, C, S, S), (b,)
+
+
+def onset_image(clip, size: int, channels: int) -> np.ndarray:
+    """The onset frame resized to (channels, size, size), standardised to about zero mean, unit spread."""
+    img = clip.read_frame(clip.onset, gray=channels == 1)
+    img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)  # (S, S[, 3])
+    img = img[None] if channels == 1 else img.transpose(2, 0, 1)  # (C, S, S)
+    return (img / 255.0 - 0.5) / 0.25
+
+
+def load_tensors(proto, size: int, method: str, channels: int = 3, cache_dir=None) -> ClipTensors:
+    """Onset->apex flows (cached by melib.flow) and onset frames for every sample of a protocol."""
+    from melib.flow import onset_apex_flow
+
+    flows = [onset_apex_flow(c, method, size, cache_dir=cache_dir) for c in proto.samples]  # each (2, S, S)
+    onsets = [onset_image(c, size, channels) for c in proto.samples]  # each (C, S, S)
+    return ClipTensors(torch.from_numpy(np.stack(flows)), torch.from_numpy(np.stack(onsets)),
+                       torch.as_tensor(np.asarray(proto.labels), dtype=torch.long),
+                       np.asarray(proto.subjects).astype(str), list(proto.classes))
+
+
+def split_validation(train_idx: np.ndarray, subjects: np.ndarray, frac: float, generator: torch.Generator):
+    """Hold out whole TRAINING subjects for the search: -> (fit_idx, val_idx), disjoint by subject."""
+    train_idx = np.asarray(train_idx)
+    subs = np.unique(subjects[train_idx])
+    if len(subs) < 2:
+        raise ValueError(f"the search needs >= 2 training subjects to hold one out, got {list(subs)}")
+    n_val = min(len(subs) - 1, max(1, round(frac * len(subs))))
+    perm = torch.randperm(len(subs), generator=generator).numpy()
+    val_subs = set(subs[perm[:n_val]])
+    in_val = np.array([s in val_subs for s in subjects[train_idx]])
+    return train_idx[~in_val], train_idx[in_val]
+
+
+def _forward(model: AMMSM, flow, onset, cand: Candidate):
+    dev = next(model.parameters()).device
+    flow, onset = flow.to(dev), onset.to(dev)
+    alpha = torch.full((flow.shape[0],), float(cand.alpha), device=dev)  # (b,)
+    return model(flow, onset, alpha, list(cand.ratios)), alpha
+
+
+@torch.no_grad()
+def predict(model: AMMSM, data: ClipTensors, idx, cand: Candidate, batch: int = 64) -> torch.Tensor:
+    """Logits (n, K) for the samples ``idx`` under one configuration (eval mode)."""
+    model.eval()
+    idx = np.asarray(idx)
+    outs = [_forward(model, *data.batch(idx[i:i + batch])[:2], cand)[0].logits for i in range(0, len(idx), batch)]
+    return torch.cat(outs).cpu()  # (n, K)
+
+
+def fitness(model: AMMSM, data: ClipTensors, val_idx, cand: Candidate) -> float:
+    """Search fitness: minus the mean classification loss on the validation (training) subjects."""
+    logits = predict(model, data, val_idx, cand)  # (n, K)
+    return -float(F.cross_entropy(logits, data.batch(val_idx)[2]))
+
+
+def train_phase(model: AMMSM, data: ClipTensors, idx, hp, epochs: int, sample, epoch0: int, e_r: int,
+                generator: torch.Generator, teacher: EMATeacher | None = None, desc: str = "train") -> list[float]:
+    """Train ``epochs`` epochs on ``idx``; ``sample()`` -> Candidate gives each step's (ratios, alpha).
+
+    Returns the mean total loss per epoch. ``epoch0``/``e_r`` place the phase on eq. 2's schedule.
+    """
+    idx = np.asarray(idx)
+    steps = max(1, math.ceil(len(idx) / hp.batch)) * epochs
+    opt = torch.optim.AdamW(model.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
+    n_cls, losses, device = len(data.classes), [], next(model.parameters()).device
+    for ep in tqdm(range(epochs), desc=desc, leave=False):
+        model.train()
+        perm = idx[torch.randperm(len(idx), generator=generator).numpy()]
+        total = 0.0
+        for i in range(0, len(perm), hp.batch):
+            flow, onset, y = (t.to(device) for t in data.batch(perm[i:i + hp.batch]))  # (b,2,S,S), (b,C,S,S), (b,)
+            (flow, onset), target, _ = mixup([flow, onset], F.one_hot(y, n_cls).float(), hp.mixup, generator)
+            cand = sample()
+            out, alpha = _forward(model, flow, onset, cand)
+            loss = soft_cross_entropy(out.logits, target)
+            if model.magnifier is not None:
+                loss = loss + loss_weight(epoch0 + ep, e_r) * magnification_loss(out.flow_mag, flow, alpha)
+            if teacher is not None and epoch0 + ep >= hp.mesa_start * e_r:
+                with torch.no_grad():
+                    t_logits = _forward(teacher.model, flow, onset, cand)[0].logits  # (b, K)
+                loss = loss + hp.mesa_weight * mesa_loss(out.logits, t_logits)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            if teacher is not None:
+                teacher.update(model)
+            total += float(loss.detach()) * len(y)
+        losses.append(total / len(perm))
+    return losses
+
+
+def space_for(model_cfg: AMMSMConfig) -> SearchSpace:
+    return SearchSpace(model_cfg.genes_per_stage)
+
+
+def train_fold(fold, fold_dir: Path, data: ClipTensors, hp, model_cfg: AMMSMConfig, seed: int = 0,
+               device: str | torch.device = "cpu") -> dict:
+    """One LOSO fold: adaptive phase, search on held-out training subjects, fine-tuning, test prediction.
+
+    Saves ``model.pt`` (state dict + config) and ``search.json`` in ``fold_dir``; returns the predictions
+    (``y_true``, ``y_pred``, ``logits``, ``ratios``, ``alpha``, ``loss_adapt``, ``loss_ft``).
+    """
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    train_idx, test_idx = np.asarray(fold.train_idx), np.asarray(fold.test_idx)
+    model = AMMSM(model_cfg).to(device)
+    teacher = EMATeacher(model, hp.ema_decay) if hp.mesa_weight > 0 else None
+    space = space_for(model_cfg)
+    fit_idx, val_idx = split_validation(train_idx, data.subjects, hp.val_frac, g)
+    e_r = hp.epochs + hp.finetune_epochs
+    loss_adapt = train_phase(model, data, fit_idx, hp, hp.epochs, lambda: space.sample(g), 0, e_r, g, teacher,
+                             desc=f"{fold.name} adaptive")
+    result = evolutionary_search(lambda c: fitness(model, data, val_idx, c), space, hp.population, hp.parents,
+                                 hp.generations, hp.mutation_prob, g)
+    best = result.best
+    loss_ft = train_phase(model, data, train_idx, hp, hp.finetune_epochs, lambda: best, hp.epochs, e_r, g,
+                          teacher, desc=f"{fold.name} fine-tune")
+    logits = predict(model, data, test_idx, best)  # (n_test, K): the first read of the test subject
+    torch.save({"state_dict": model.state_dict(), "config": model.config_dict()}, Path(fold_dir) / "model.pt")
+    (Path(fold_dir) / "search.json").write_text(json.dumps(
+        {"best": {"ratios": best.ratios, "alpha": best.alpha}, "best_fitness": result.best_fitness,
+         "history": [{"generation": h["generation"], "best": h["best"], "mean": h["mean"]}
+                     for h in result.history],
+         "val_subjects": sorted(set(data.subjects[val_idx]))}, indent=1))
+    return {"y_true": data.labels[test_idx].numpy(), "y_pred": logits.argmax(1).numpy(),
+            "logits": logits.numpy(), "ratios": np.asarray(best.ratios), "alpha": np.asarray(best.alpha),
+            "loss_adapt": np.asarray(loss_adapt), "loss_ft": np.asarray(loss_ft),
+            "search_best": np.asarray([h["best"] for h in result.history]),
+            "search_mean": np.asarray([h["mean"] for h in result.history])}
+
+
+def run_protocol(cfg, dataset_key: str, protocol_name: str, out_dir: Path, only: str | None = None,
+                 **switches):
+    """LOSO over one protocol with the profile's settings -> (list[FoldResult], ClipTensors)."""
+    from melib.data import loso_folds, open_dataset, prepare, protocol
+    from melib.train.loso import run_loso
+
+    hp = cfg.ammsm
+    roots = prepare(cfg)
+    if dataset_key not in roots:
+        raise FileNotFoundError(f"dataset {dataset_key!r} not found under DATA={cfg.data!r}; found {sorted(roots)}")
+    proto = protocol(open_dataset(roots[dataset_key]), protocol_name)
+    data = load_tensors(proto, hp.size, hp.flow_method, hp.image_channels, cfg.cache("flow"))
+    folds = loso_folds(proto.subjects)
+    if hp.max_folds is not None:
+        folds = folds[: hp.max_folds]
+    model_cfg = AMMSMConfig.from_profile(hp, n_classes=len(proto.classes), **switches)
+    results = run_loso(folds, lambda f, d: train_fold(f, d, data, hp, model_cfg, cfg.seed, cfg.device), out_dir, only=only)
+    return results, data
+
+
+DATASET_OF = {"casme2-5class": "casme2", "megc2019-3class": "casme2",
+              "samm-5class": "samm"}
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description="Train/evaluate AMMSM by LOSO (one fold with --fold).")
+    p.add_argument("--protocol", required=True, help="e.g. casme2-5class, megc2019-3class")
+    p.add_argument("--dataset", default=None, help="casme2 | samm (default: from the protocol name)")
+    p.add_argument("--fold", default=None, help="held-out subject to run (default: every fold)")
+    p.add_argument("--profile", default="paper", choices=["smoke", "teach", "paper"])
+    p.add_argument("--data", default="synth", help="'synth' or a real dataset root")
+    p.add_argument("--out", default="build", help="output folder (fold folders go below it)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    from melib.params import setup
+
+    cfg = setup(a.profile, a.data, a.device, a.seed, a.out)
+    key = a.dataset or DATASET_OF.get(a.protocol)
+    if key is None:
+        p.error(f"--dataset is needed for protocol {a.protocol!r} (casme2 or samm)")
+    out = cfg.out / "ammsm" / f"{key}-{a.protocol}"
+    results, _ = run_protocol(cfg, key, a.protocol, out, only=a.fold)
+    for r in results:
+        acc = float(np.mean(r.predictions["y_true"] == r.predictions["y_pred"]))
+        print(f"{r.name}: {len(r.predictions['y_true'])} test samples, accuracy {acc:.3f} -> {r.fold_dir}")
+
+
+if __name__ == "__main__":
+    main()

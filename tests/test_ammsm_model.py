@@ -1,0 +1,73 @@
+"""AMMSM model: shapes through every stage, pruned windows untouched, ablation switches, bad input."""
+
+import pytest
+import torch
+
+pytest.importorskip("melib.sparse", reason="melib.sparse (SSSDBlock) has not landed yet")
+
+from melib.models.ammsm import AMMSM, AMMSMConfig
+from melib.params import profile_section
+
+
+def _cfg(**kw):
+    return AMMSMConfig.from_profile(profile_section("smoke", "ammsm"), **{"size": 64, "depths": [2, 3, 2, 2], **kw})
+
+
+def test_shapes_through_every_stage():
+    torch.manual_seed(0)
+    model = AMMSM(_cfg(n_classes=5)).eval()
+    seen = []
+    for st in model.stages:
+        st.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape)))
+    flow, onset = torch.randn(3, 2, 64, 64), torch.randn(3, 3, 64, 64)  # (B, 2, S, S), (B, 3, S, S)
+    out = model(flow, onset, 2.0, [0.2, 0.3, 0.5, 0.1, 0.4])
+    assert seen == model.stage_shapes(3) == [(3, 8, 16, 16), (3, 16, 8, 8), (3, 16, 4, 4), (3, 16, 2, 2)]
+    assert out.logits.shape == (3, 5) and out.flow_mag.shape == (3, 2, 64, 64)
+    assert model.cfg.genes_per_stage == [1, 2, 1, 1]  # one ratio per pair of blocks (ceil(depth / 2))
+    counts = model.param_counts()
+    assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
+
+
+def test_attention_in_last_block_of_stages_3_and_4_only():
+    kinds = lambda m: [st.mixers for st in m.stages]  # noqa: E731
+    assert kinds(AMMSM(_cfg())) == [["ssd"] * 2, ["ssd"] * 3, ["ssd", "attention"], ["ssd", "attention"]]
+    assert kinds(AMMSM(_cfg(backbone="transformer"))) == [["attention"] * d for d in [2, 3, 2, 2]]
+
+
+def test_pruned_windows_pass_through_a_stage_unchanged():
+    torch.manual_seed(1)
+    model = AMMSM(_cfg()).eval()
+    stage = model.stages[1]  # 3 blocks at 8x8 -> 4 windows of 4x4; ratios per pair: [0.5, 0.75]
+    x = torch.randn(2, 16, 8, 8)  # (B, C, h, w)
+    with torch.no_grad():
+        y = stage(x, [0.5, 0.75])
+    win = lambda t: t.reshape(2, 16, 2, 4, 2, 4).permute(0, 2, 4, 1, 3, 5).reshape(2, 4, -1)  # noqa: E731
+    changed = (win(y) - win(x)).abs().amax(-1) > 1e-6  # (B, 4 windows)
+    assert changed.sum(1).tolist() == [2, 2]  # the first pair keeps int(4 * 0.5) = 2 windows
+    with torch.no_grad():
+        dense = stage(x, None)
+    assert ((win(dense) - win(x)).abs().amax(-1) > 1e-6).all()
+
+
+def test_switches_change_only_their_part():
+    a, b = AMMSM(_cfg()).param_counts(), AMMSM(_cfg(magnifier=False)).param_counts()
+    assert b["magnifier"] == 0 and a["magnifier"] > 0
+    assert {k: v for k, v in a.items() if k not in ("magnifier", "total")} == \
+        {k: v for k, v in b.items() if k not in ("magnifier", "total")}
+    m = AMMSM(_cfg(sparse=False)).eval()
+    flow, onset = torch.randn(1, 2, 64, 64), torch.randn(1, 3, 64, 64)
+    with torch.no_grad():  # sparse off: the ratios are ignored
+        assert torch.equal(m(flow, onset, 1.0, [0.8] * 5).logits, m(flow, onset, 1.0, None).logits)
+    nomag = AMMSM(_cfg(magnifier=False)).eval()
+    assert torch.equal(nomag(flow, onset, 3.0).flow_mag, flow)
+
+
+def test_bad_ratios_and_config_are_named():
+    m = AMMSM(_cfg())
+    flow, onset = torch.randn(1, 2, 64, 64), torch.randn(1, 3, 64, 64)
+    with pytest.raises(ValueError, match="expected 5 values"):
+        m(flow, onset, 1.0, [0.1] * 4)
+    with pytest.raises(ValueError, match="backbone"):
+        _cfg(backbone="cnn")
+    with pytest.raises(ValueError, match="multiple of 32"):
+        _cfg(size=48)

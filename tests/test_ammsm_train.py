@@ -1,0 +1,87 @@
+"""AMMSM training: the search never reads the LOSO test subject; a tiny model learns a separable split."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("melib.sparse", reason="melib.sparse (SSSDBlock) has not landed yet")
+
+import melib.train.ammsm as tr
+from melib.models.ammsm import AMMSMConfig
+from melib.params import profile_section
+from melib.train.loso import run_loso
+
+
+def _separable(n_subjects=4, per_class=3, size=32, seed=0):
+    """Flow fields whose direction encodes the class (a clearly separable toy split)."""
+    g = torch.Generator().manual_seed(seed)
+    dirs = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    flows, labels, subjects = [], [], []
+    for s in range(n_subjects):
+        for k in range(3):
+            for _ in range(per_class):
+                f = dirs[k].reshape(2, 1, 1) * 2.0 + 0.3 * torch.randn(2, size, size, generator=g)
+                flows.append(f)
+                labels.append(k)
+                subjects.append(f"sub{s:02d}")
+    onset = torch.randn(len(flows), 3, size, size, generator=g)
+    return tr.ClipTensors(torch.stack(flows), onset, torch.tensor(labels), np.array(subjects), ["a", "b", "c"])
+
+
+class Recording(tr.ClipTensors):
+    phase = "train"
+
+    def batch(self, idx):
+        self.log.append((Recording.phase, set(self.subjects[np.asarray(idx)].tolist())))
+        return super().batch(idx)
+
+
+def _hp(**kw):
+    base = vars(profile_section("smoke", "ammsm")).copy()
+    base.update(kw)
+    return SimpleNamespace(**base)
+
+
+def test_search_never_reads_the_test_subject(tmp_path, monkeypatch):
+    d = _separable()
+    data = Recording(d.flow, d.onset, d.labels, d.subjects, d.classes)
+    data.log = []
+    original = tr.evolutionary_search
+
+    def spying_search(*a, **k):
+        Recording.phase = "search"
+        try:
+            return original(*a, **k)
+        finally:
+            Recording.phase = "train"
+
+    monkeypatch.setattr(tr, "evolutionary_search", spying_search)
+    hp = _hp(size=32)
+    mcfg = AMMSMConfig.from_profile(hp, n_classes=3)
+    fold = SimpleNamespace(name="sub02", train_idx=np.flatnonzero(d.subjects != "sub02"),
+                           test_idx=np.flatnonzero(d.subjects == "sub02"))
+    out = tr.train_fold(fold, tmp_path, data, hp, mcfg, seed=0)
+    search_reads = set().union(*[s for ph, s in data.log if ph == "search"])
+    assert search_reads and "sub02" not in search_reads
+    # every read before the final prediction avoids the test subject; the last read is the test itself
+    first_test = next(i for i, (_, s) in enumerate(data.log) if "sub02" in s)
+    assert all(s == {"sub02"} for _, s in data.log[first_test:])
+    assert out["y_true"].tolist() == d.labels[fold.test_idx].tolist()
+    assert (tmp_path / "model.pt").is_file() and (tmp_path / "search.json").is_file()
+
+
+def test_tiny_model_learns_a_separable_split(tmp_path):
+    torch.manual_seed(0)
+    d = _separable(n_subjects=4, per_class=4)
+    hp = _hp(size=32, epochs=10, finetune_epochs=4, batch=8, lr=3e-3, mixup=0.0, population=4, parents=2,
+             generations=1)
+    mcfg = AMMSMConfig.from_profile(hp, n_classes=3)
+    folds = [SimpleNamespace(name=s, train_idx=np.flatnonzero(d.subjects != s),
+                             test_idx=np.flatnonzero(d.subjects == s)) for s in ["sub00", "sub03"]]
+    res = run_loso(folds, lambda f, fd: tr.train_fold(f, fd, d, hp, mcfg, seed=0), tmp_path, progress=False)
+    y = np.concatenate([r.predictions["y_true"] for r in res])
+    p = np.concatenate([r.predictions["y_pred"] for r in res])
+    assert (y == p).mean() > 0.7  # chance is 1/3
+    assert res[0].predictions["loss_adapt"][-1] < res[0].predictions["loss_adapt"][0]
