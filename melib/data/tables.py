@@ -1,0 +1,145 @@
+"""Reading annotation spreadsheets whose layout varies between copies (datasets.md).
+
+- The header row is found by searching for its key cells (SAMM has title rows above it, SAMM-LV
+  9 preamble rows); blank header cells become ``Unnamed: <i>`` as pandas names them.
+- Columns are matched by name, ignoring case, spaces and underscores, with per-dataset aliases.
+- Cells: numbers may be ints, floats (rounded with ``int(x + 0.5)``) or text (``'355'``); ``'/'``,
+  ``-1`` (SAMM-LV: "apex not annotated"), blanks and NaN are "missing".
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from melib.data.errors import DataError, MissingAnnotationError
+
+MISSING_TEXT = {"", "/", "-", "nan", "none", "n/a", "na"}
+
+
+def _norm(name) -> str:
+    return re.sub(r"[\s_]+", "", str(name)).lower()
+
+
+def find_file(root: Path, patterns: list[str], depth: int = 2) -> Path | None:
+    """First file under ``root`` (itself and ``depth`` levels of sub-folders) matching a glob pattern."""
+    root = Path(root)
+    for level in range(depth + 1):
+        prefix = "/".join(["*"] * level)
+        for pattern in patterns:
+            hits = sorted(p for p in root.glob(f"{prefix}/{pattern}" if prefix else pattern) if p.is_file())
+            hits = [p for p in hits if not p.name.startswith("~$")]
+            if hits:
+                return hits[0]
+    return None
+
+
+def require_file(root: Path, patterns: list[str], what: str, depth: int = 2) -> Path:
+    path = find_file(root, patterns, depth)
+    if path is None:
+        raise MissingAnnotationError(
+            f"no {what} annotation file found (searched {depth} folder levels)", file=root,
+            expected="a file matching " + " or ".join(patterns),
+        )
+    return path
+
+
+def read_sheet(path: Path, columns: dict[str, list[str]], sheet=0, optional=()) -> pd.DataFrame:
+    """Read one sheet; return a frame with canonical column names plus ``_row`` (spreadsheet row).
+
+    ``columns`` maps canonical names to accepted header spellings; the header row is the first of
+    the top 40 rows that holds the first two canonical columns. ``optional`` names may be absent.
+    """
+    path = Path(path)
+    try:
+        raw = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object)
+    except ValueError as err:  # unknown sheet name
+        raise DataError(str(err), file=path, field=f"sheet {sheet!r}", expected=f"a sheet named {sheet!r}") from err
+    keys = list(columns)[:2]
+    header_at = None
+    for i in range(min(len(raw), 40)):
+        cells = {_norm(v) for v in raw.iloc[i].tolist() if not pd.isna(v)}
+        if all(any(_norm(a) in cells for a in columns[k]) for k in keys):
+            header_at = i
+            break
+    if header_at is None:
+        raise DataError(
+            "no header row found in the first 40 rows", file=path, field=f"sheet {sheet!r}",
+            expected="a row with cells " + " and ".join(repr(columns[k][0]) for k in keys),
+        )
+    header = [
+        f"Unnamed: {j}" if pd.isna(v) or str(v).strip() == "" else str(v).strip()
+        for j, v in enumerate(raw.iloc[header_at].tolist())
+    ]
+    body = raw.iloc[header_at + 1 :].copy()
+    body.columns = header
+    body = body.dropna(how="all")
+    found = {_norm(h): h for h in header}
+    out = pd.DataFrame(index=body.index)
+    for canon, aliases in columns.items():
+        hit = next((found[_norm(a)] for a in aliases if _norm(a) in found), None)
+        if hit is None:
+            if canon in optional:
+                out[canon] = None
+                continue
+            raise DataError(
+                "column is missing", file=path, row=header_at + 1, field=columns[canon][0],
+                expected=f"a header cell {' or '.join(map(repr, aliases))} (found {header})",
+            )
+        out[canon] = body[hit].values
+    out["_row"] = body.index + 1  # spreadsheet row numbers (1-based)
+    return out.reset_index(drop=True)
+
+
+def is_missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and pd.isna(value):
+        return True
+    return str(value).strip().lower() in MISSING_TEXT
+
+
+def int_cell(value, file, row, field, minus_one_missing: bool = False) -> int | None:
+    """A frame number from an int, float (rounded half up) or text cell; None when missing."""
+    if is_missing(value):
+        return None
+    try:
+        number = float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise DataError(f"got {value!r}", file=file, row=row, field=field, expected="a frame number") from None
+    if minus_one_missing and number == -1:
+        return None
+    if number < 0 or number != number:
+        raise DataError(f"got {value!r}", file=file, row=row, field=field, expected="a frame number >= 0")
+    return int(number + 0.5)
+
+
+def text_cell(value) -> str:
+    """A text cell as str ('' when missing); whole floats lose their '.0' (AU 4.0 -> '4')."""
+    if is_missing(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def emotion_cell(value, vocabulary, file, row, field) -> str:
+    """Lower-cased emotion label, checked against the dataset's vocabulary."""
+    label = text_cell(value).lower()
+    if label not in vocabulary:
+        raise DataError(f"unknown emotion {text_cell(value)!r}", file=file, row=row, field=field,
+                        expected="one of " + ", ".join(sorted(vocabulary)))
+    return label
+
+
+def frame_files(folder: Path, pattern: str = r"(\d+)\.(?:jpe?g|png|bmp)$") -> dict[int, Path]:
+    """Frame number -> file for the images in ``folder``; the number is the last digit run (unpadded ok)."""
+    rx = re.compile(pattern, re.IGNORECASE)
+    out = {}
+    for p in Path(folder).iterdir():
+        m = rx.search(p.name)
+        if m and p.is_file():
+            out[int(m.group(1))] = p
+    return out
