@@ -30,7 +30,8 @@ def _moved(img, flow):
     """nxt such that img[y, x] ~ nxt[y + v, x + u] (smooth flow: sample img at p - flow(p))."""
     h, w = img.shape
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    return cv2.remap(img, xx - flow[..., 0], yy - flow[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    return cv2.remap(img, xx - flow[..., 0], yy - flow[..., 1], cv2.INTER_CUBIC,
+                     borderMode=cv2.BORDER_REFLECT)
 
 
 def _smooth_warp(size=256):

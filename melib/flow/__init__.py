@@ -25,8 +25,9 @@ from melib.flow.estimators import (
     warp,
 )
 from melib.flow.pairs import onset_apex_flow
+from melib.flow.roi import CHANNELS, roi_features, roi_sequence
 
 __all__ = [
-    "FARNEBACK_METST", "METHODS", "cache_key", "cached_array", "check_flow", "color_wheel", "epe",
-    "estimate", "flow_to_color", "onset_apex_flow", "resize_flow", "strain", "to_gray", "warp",
+    "CHANNELS", "FARNEBACK_METST", "METHODS", "cache_key", "cached_array", "check_flow", "color_wheel", "epe",
+    "estimate", "flow_to_color", "onset_apex_flow", "resize_flow", "roi_features", "roi_sequence", "strain", "to_gray", "warp",
 ]

@@ -1,0 +1,377 @@
+"""ME-TST ROI motion features of long videos (ME-TST Sec. II-A; me-tst-reference.md, "Pre-processing").
+
+Per window of ``k`` frames (50% overlap: window w starts at w * (k // 2); n frames give
+n // (k // 2) - 1 windows):
+
+1. 68 landmarks on the window's first frame; g = int(|p39 - p42| / 2), c = midpoint of p39, p42;
+   crop rows [cy - 3.5 g, cy + 5.5 g], cols [cx - 4.5 g, cx + 4.5 g], resized to 320 x 320
+   (outside the frame: border pixels repeated); landmarks re-detected on the crop.
+2. ROIs on the crop (:data:`ROIS`: landmark bounding box plus margins) and pooling fractions.
+3. Farneback (:data:`~melib.flow.estimators.FARNEBACK_METST`) from the window's FIRST crop to each
+   frame's crop; per ROI the (u, v) of the top fraction of pixels by magnitude are averaged.
+4. Global motion = pooled flow of the nose-bridge patch; every ROI minus it. If it exceeds 1 px,
+   the frame's crop is shifted by it and the flow recomputed, at most :data:`MAX_REALIGN` = 3 times.
+5. Output (10, k): [brow L u, v, brow R u, v, mouth u, v, nose31 u, v, nose35 u, v]; column 0 = 0.
+
+Fast path (``fast=True``, the default; equal to the plain path within :data:`FAST_TOLERANCE`):
+frames are decoded once per video (each frame belongs to two windows) at the largest JPEG reduction
+(1, 2, 4 or 8) that still leaves the crop at least 320 px; Farneback runs only on the padded bounding
+boxes of the ROIs (:data:`PAD` px) instead of the whole 320 x 320 crop; decoding runs in a thread pool.
+
+Documented repairs: a window whose first frame has no detectable face reuses the previous window's
+landmarks (the next window's for a leading run), with a warning; no face in the whole video is a
+:class:`melib.faces.FaceNotFoundError`. Frames of a size other than the first frame's, and NaN flow,
+are ValueErrors naming the video and frame.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from melib import faces
+from melib.flow.cache import cached_array
+from melib.flow.estimators import FARNEBACK_METST, check_flow
+
+CROP = 320
+MAX_REALIGN = 3
+REALIGN_PX = 1.0
+PAD = 16  # context (px of the 320 crop) kept around each ROI on the fast path
+FAST_TOLERANCE = 0.05  # px: max |fast - plain| per feature value (tests/test_roi.py)
+# name: (landmarks, (rows above, rows below), (cols left, cols right), top fraction, border trim)
+ROIS = {
+    "brow_l": (range(17, 22), (15, 5), (5, 0), 0.3, 10),
+    "brow_r": (range(22, 27), (15, 5), (0, 5), 0.3, 10),
+    "mouth": (range(48, 67), (15, 10), (20, 20), 0.3, 10),
+    "nose31": ([31], (20, 5), (20, 10), 0.2, 0),
+    "nose35": ([35], (20, 5), (10, 20), 0.2, 0),
+    "global": ([29, 30], (13, 13), (13, 13), 0.7, 0),
+}
+CHANNELS = ["brow_l_u", "brow_l_v", "brow_r_u", "brow_r_v", "mouth_u", "mouth_v",
+            "nose31_u", "nose31_v", "nose35_u", "nose35_v"]
+FEATURE_ROIS = ["brow_l", "brow_r", "mouth", "nose31", "nose35"]
+
+
+def n_windows(n_frames: int, k: int) -> int:
+    """ME-TST window count: n // (k // 2) - 1 (windows of k frames, stride k // 2)."""
+    return max(0, n_frames // (k // 2) - 1)
+
+
+def crop_box(points: np.ndarray) -> tuple[float, float, float]:
+    """(x0, y0, side) of the square crop from the inner eye corners 39 and 42 (reference step 1)."""
+    g = int(np.linalg.norm(points[39] - points[42]) / 2)
+    if g < 2:
+        raise ValueError(f"inner eye corners 39/42 are {2 * g} px apart: no usable face")
+    cx, cy = (points[39] + points[42]) / 2
+    return float(int(cx - 4.5 * g)), float(int(cy - 3.5 * g)), float(9 * g)
+
+
+def crop_face(img: np.ndarray, box: tuple[float, float, float], shift=(0.0, 0.0), reduce: int = 1) -> np.ndarray:
+    """The box (x0, y0, side) of the full-resolution frame, shifted by (dx, dy), as a 320 x 320 image.
+
+    Same sampling as ``cv2.resize(img[y0:y0+side, x0:x0+side], (320, 320))`` (INTER_LINEAR, pixel
+    centres aligned); ``img`` may be decoded at 1/``reduce`` of the full size; outside = border repeat.
+    """
+    x0, y0, side = box
+    s = side / CROP / reduce  # source px (at 1/reduce) per crop px
+    m = np.float32([[s, 0, (x0 + shift[0]) / reduce + 0.5 * s - 0.5],
+                    [0, s, (y0 + shift[1]) / reduce + 0.5 * s - 0.5]])  # crop (x, y) -> source (x, y)
+    return cv2.warpAffine(img, m, (CROP, CROP), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def roi_boxes(points: np.ndarray) -> dict[str, tuple[int, int, int, int]]:
+    """ROI name -> (y0, y1, x0, x1) in the 320 crop (landmark bounding box plus margins, clipped)."""
+    boxes = {}
+    for name, (idx, (top, bottom), (left, right), _, _) in ROIS.items():
+        p = points[list(idx)]
+        y0, y1 = int(p[:, 1].min()) - top, int(p[:, 1].max()) + bottom
+        x0, x1 = int(p[:, 0].min()) - left, int(p[:, 0].max()) + right
+        y0, x0 = max(y0, 0), max(x0, 0)
+        y1, x1 = min(y1, CROP), min(x1, CROP)
+        if y1 - y0 < 2 or x1 - x0 < 2:
+            raise ValueError(f"ROI {name} is empty in the 320 crop: rows {y0}:{y1}, cols {x0}:{x1}")
+        boxes[name] = (y0, y1, x0, x1)
+    return boxes
+
+
+def pool_top(flow: np.ndarray, fraction: float, trim: int = 0) -> np.ndarray:
+    """Mean (u, v) over the top ``fraction`` of pixels by magnitude, after trimming ``trim`` px borders
+    (reference step 3). flow (h, w, 2) -> (2,)."""
+    h, w = flow.shape[:2]
+    if trim and h > 2 * trim and w > 2 * trim:
+        flow = flow[trim:h - trim, trim:w - trim]
+    vec = flow.reshape(-1, 2)  # (h*w, 2)
+    n = max(1, int(fraction * len(vec)))
+    mag = np.einsum("ij,ij->i", vec, vec)
+    top = np.argpartition(-mag, n - 1)[:n] if n < len(vec) else slice(None)
+    return vec[top].mean(0)
+
+
+def _area(r: tuple[int, int, int, int]) -> int:
+    return (r[1] - r[0]) * (r[3] - r[2])
+
+
+def regions(boxes: dict[str, tuple[int, int, int, int]], pad: int = PAD) -> list[tuple[int, int, int, int]]:
+    """Padded ROI boxes, two merged where their union is no larger than the pair: the sub-images the
+    fast path runs Farneback on."""
+    rects = [(max(y0 - pad, 0), min(y1 + pad, CROP), max(x0 - pad, 0), min(x1 + pad, CROP))
+             for y0, y1, x0, x1 in boxes.values()]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(rects)):
+            for j in range(i + 1, len(rects)):
+                a, b = rects[i], rects[j]
+                u = (min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3]))
+                if _area(u) <= _area(a) + _area(b):  # one flow on the union costs no more than two
+                    rects[i] = u
+                    del rects[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return rects
+
+
+@dataclass
+class WindowGeometry:
+    """Where a window's face is: the crop box in the frame and the ROI boxes in the 320 crop."""
+
+    box: tuple[float, float, float]
+    rois: dict[str, tuple[int, int, int, int]]
+    points: np.ndarray  # (68, 2) landmarks in the 320 crop
+
+
+def window_geometry(frame: np.ndarray, source: str = "frame") -> WindowGeometry:
+    """Landmarks on a window's full-resolution first frame -> crop box -> landmarks on the 320 crop."""
+    pts = faces.landmarks(frame, upsample=0, source=source)  # (68, 2)
+    box = crop_box(pts)
+    face = crop_face(frame, box)  # (320, 320)
+    try:
+        crop_pts = faces.landmarks(face, upsample=0, source=f"{source} (320 crop)")
+    except faces.FaceNotFoundError:  # a tight crop can defeat the detector: map the frame's landmarks
+        crop_pts = (pts - np.float32(box[:2])) * (CROP / box[2])
+    return WindowGeometry(box, roi_boxes(crop_pts), crop_pts)
+
+
+class _FlowOnRois:
+    """Farneback from one reference crop, on the whole crop (plain) or on ROI regions only (fast)."""
+
+    def __init__(self, ref: np.ndarray, rois: dict, fast: bool, params: dict):
+        self.ref, self.rois, self.params = ref, rois, params
+        self.rects = regions(rois) if fast else [(0, CROP, 0, CROP)]
+
+    def __call__(self, img: np.ndarray, source: str, clock: dict) -> dict[str, np.ndarray]:
+        p, out = self.params, {}
+        for y0, y1, x0, x1 in self.rects:
+            t0 = time.perf_counter()
+            a = np.ascontiguousarray(self.ref[y0:y1, x0:x1])
+            b = np.ascontiguousarray(img[y0:y1, x0:x1])
+            f = cv2.calcOpticalFlowFarneback(a, b, None, p["pyr_scale"], p["levels"], p["winsize"],
+                                              p["iterations"], p["poly_n"], p["poly_sigma"], p["flags"])
+            f = check_flow(f, source)  # (y1-y0, x1-x0, 2)
+            t1 = time.perf_counter()
+            for name, (ry0, ry1, rx0, rx1) in self.rois.items():
+                if name not in out and y0 <= ry0 and ry1 <= y1 and x0 <= rx0 and rx1 <= x1:
+                    _, _, _, frac, trim = ROIS[name]
+                    out[name] = pool_top(f[ry0 - y0:ry1 - y0, rx0 - x0:rx1 - x0], frac, trim)
+            clock["flow"] = clock.get("flow", 0.0) + t1 - t0
+            clock["pooling"] = clock.get("pooling", 0.0) + time.perf_counter() - t1
+        return out
+
+
+def _frame_column(flow_on: _FlowOnRois, frame: np.ndarray, geom: WindowGeometry, reduce: int,
+                  source: str, clock: dict) -> tuple[np.ndarray, int]:
+    """Reference steps 3-4 for one frame: pooled ROI flow minus global motion, with re-alignment."""
+    shift = np.zeros(2)
+    for attempt in range(MAX_REALIGN + 1):
+        pooled = flow_on(crop_face(frame, geom.box, shift, reduce), source, clock)
+        glob = pooled["global"]
+        if np.hypot(*glob) <= REALIGN_PX or attempt == MAX_REALIGN:
+            break
+        shift = shift + glob * geom.box[2] / CROP  # crop px -> frame px: the crop follows the head
+    col = np.concatenate([pooled[n] - glob for n in FEATURE_ROIS])  # (10,)
+    return col.astype(np.float32), attempt
+
+
+def window_features(frames: list[np.ndarray], geom: WindowGeometry, reduce: int = 1, fast: bool = True,
+                    params: dict | None = None, source: str = "window", pool: ThreadPoolExecutor | None = None,
+                    clock: dict | None = None) -> tuple[np.ndarray, int]:
+    """(10, k) features of one window (frames decoded at 1/reduce) and its number of re-alignments."""
+    params = {**FARNEBACK_METST, **(params or {})}
+    clock = {} if clock is None else clock
+    flow_on = _FlowOnRois(crop_face(frames[0], geom.box, reduce=reduce), geom.rois, fast, params)
+    feats = np.zeros((10, len(frames)), np.float32)  # (10, k); column 0 = the reference frame
+
+    def column(j):
+        return _frame_column(flow_on, frames[j], geom, reduce, f"{source}, frame {j}", clock)
+
+    cols = list((pool.map if pool is not None else map)(column, range(1, len(frames))))
+    for j, (col, _) in enumerate(cols, start=1):
+        feats[:, j] = col
+    return feats, sum(n for _, n in cols)
+
+
+def choose_reduce(side: float, allowed: Iterable[int] = (8, 4, 2)) -> int:
+    """Largest JPEG reduction r such that the crop (``side`` full-res px) keeps >= 320 px at 1/r."""
+    return next((r for r in allowed if side / r >= CROP), 1)
+
+
+_REDUCED = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+            8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
+
+
+class FrameReader:
+    """Grey frames of a video by 0-based index, optionally JPEG-reduced, checked for a constant size."""
+
+    def __init__(self, video, reduce: int = 1):
+        self.video, self.reduce = video, reduce
+        self.paths = list(getattr(video, "frame_paths", []) or [])
+        self.n = len(self.paths) or int(video.n_frames)
+        self.name = f"{getattr(video, 'subject', '')}/{getattr(video, 'name', '')}".strip("/") or "video"
+        self.shape = None
+        if reduce > 1 and not self.paths:
+            raise ValueError(f"{self.name}: JPEG reduction needs frame files (video.frame_paths)")
+
+    def where(self, i: int) -> str:
+        return f"{self.paths[i]}" if self.paths else f"{self.name} frame {i}"
+
+    def __call__(self, i: int, reduce: int | None = None) -> np.ndarray:
+        r = self.reduce if reduce is None else reduce
+        if self.paths:
+            img = cv2.imread(str(self.paths[i]), _REDUCED[r])
+            if img is None:
+                raise ValueError(f"{self.paths[i]}: not a readable image (frame {i} of {self.name})")
+        else:
+            img = faces_gray(self.video.read_frame(i, gray=True))
+        full = (img.shape[0] * r, img.shape[1] * r) if self.paths else img.shape
+        if self.shape is None:
+            self.shape = full
+        elif abs(full[0] - self.shape[0]) > r or abs(full[1] - self.shape[1]) > r:
+            raise ValueError(f"{self.where(i)}: frame size {full[1]}x{full[0]} differs from the video's first "
+                             f"frame {self.shape[1]}x{self.shape[0]} ({self.name}); all frames must match")
+        return img
+
+
+def faces_gray(img: np.ndarray) -> np.ndarray:
+    img = np.asarray(img)
+    return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
+
+
+def _geometries(reader: FrameReader, starts: list[int], clock: dict) -> list[WindowGeometry]:
+    """One geometry per window; a window without a face borrows its neighbour's (warned)."""
+    geoms: list[WindowGeometry | None] = []
+    for s in starts:
+        t0 = time.perf_counter()
+        try:
+            geoms.append(window_geometry(reader(s, reduce=1), source=reader.where(s)))
+        except faces.FaceNotFoundError:
+            geoms.append(None)
+        clock["landmarks"] = clock.get("landmarks", 0.0) + time.perf_counter() - t0
+    found = [i for i, g in enumerate(geoms) if g is not None]
+    if not found:
+        raise faces.FaceNotFoundError(f"{reader.name}: no face in the first frame of any of its {len(starts)} windows")
+    missing = [s for s, g in zip(starts, geoms) if g is None]
+    if missing:
+        warnings.warn(f"{reader.name}: no face at window start frame(s) {missing}; reusing the previous "
+                      "window's landmarks (the first found for leading windows)", RuntimeWarning, stacklevel=3)
+    last = geoms[found[0]]
+    for i, g in enumerate(geoms):
+        geoms[i] = last = g if g is not None else last
+    return geoms
+
+
+def _compute(video, k: int, starts: list[int], fast: bool, workers: int, params: dict | None,
+             clock: dict, progress=None) -> np.ndarray:
+    """(len(starts), 10, k) for windows starting at ``starts`` (frames [s, s + k))."""
+    plain = FrameReader(video)
+    geoms = _geometries(plain, starts, clock)
+    reduce = choose_reduce(min(g.box[2] for g in geoms)) if fast and plain.paths else 1
+    reader = FrameReader(video, reduce) if reduce > 1 else plain
+    if reduce > 1:
+        reader.shape = plain.shape
+    out = np.zeros((len(starts), 10, k), np.float32)  # (n_windows, 10, k)
+    cache: dict[int, np.ndarray] = {}
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for w in (progress or (lambda r: r))(range(len(starts))):
+            s = starts[w]
+            t0 = time.perf_counter()
+            need = [i for i in range(s, s + k) if i not in cache]
+            cache.update(zip(need, pool.map(reader, need)))
+            for i in [i for i in cache if i < s]:
+                del cache[i]
+            clock["decode"] = clock.get("decode", 0.0) + time.perf_counter() - t0
+            frames = [cache[i] for i in range(s, s + k)]
+            out[w], n_re = window_features(frames, geoms[w], reduce, fast, params,
+                                           f"{reader.name}, window {w} (start {s})", pool, clock)
+            clock["realignments"] = clock.get("realignments", 0) + n_re
+    clock["reduce"] = reduce
+    return out
+
+
+def _key(video, k: int, start: int, stop: int, fast: bool, params: dict | None) -> dict:
+    reader = FrameReader(video)
+    first = str(reader.paths[0]) if reader.paths else reader.name
+    return {"video": reader.name, "first": first, "n": reader.n, "k": k, "start": start, "stop": stop,
+            "fast": fast, "pad": PAD if fast else 0, "farneback": {**FARNEBACK_METST, **(params or {})},
+            "rois": {n: [list(v[0]), *v[1:]] for n, v in ROIS.items()}, "max_realign": MAX_REALIGN}
+
+
+def roi_features(video, k: int = 30, start: int = 0, stop: int | None = None, fast: bool = True,
+                 workers: int = 2, params: dict | None = None, cache_dir: str | Path | None = None,
+                 progress=None, stats: dict | None = None) -> np.ndarray:
+    """ME-TST ROI features of frames [start, stop) of a long video -> (n_windows, 10, k) float32.
+
+    ``video``: a :class:`melib.data.Video` (or anything with ``frame_paths`` or ``read_frame``/``n_frames``).
+    Windows start at ``start + w * (k // 2)``. ``cache_dir`` (e.g. ``cfg.cache("flow")``) caches the result
+    keyed by video, frame range and every parameter. ``stats``, if given, receives the seconds spent in
+    decode / landmarks / flow / pooling (flow and pooling summed over threads) and the re-alignment count.
+    """
+    if k < 4 or k % 2:
+        raise ValueError(f"k (window length) must be an even number >= 4, got {k}")
+    n = FrameReader(video).n
+    stop = n if stop is None else min(stop, n)
+    starts = [start + w * (k // 2) for w in range(n_windows(stop - start, k))]
+    if not starts:
+        raise ValueError(f"{FrameReader(video).name}: frames [{start}, {stop}) are fewer than one window of k={k}")
+    clock = stats if stats is not None else {}
+
+    def compute():
+        return _compute(video, k, starts, fast, workers, params, clock, progress)
+
+    return cached_array(cache_dir, "roi", _key(video, k, start, stop, fast, params), compute)
+
+
+def roi_sequence(video, k: int = 30, fast: bool = True, workers: int = 2, params: dict | None = None,
+                 cache_dir: str | Path | None = None, progress=None) -> np.ndarray:
+    """Whole-video variant -> one continuous (10, T) sequence, T = the video's frame count.
+
+    Window displacements are chained into displacements from frame 0: window 0 gives columns [0, k);
+    window w (start s_w = w k/2, whose column 0 is s_w) adds its second half on top of column s_w:
+    ``seq[:, s_w + j] = seq[:, s_w] + win_w[:, j]`` for j >= k/2; frames after the last window come
+    from one extra window ending at the last frame. Hence
+    ``melib.data.windows.cut_windows(seq, starts, k, relative=True)`` returns the reference windows
+    exactly on their second halves (and window 0 whole); first halves come from the previous window's
+    reference frame (equal up to the flow's non-additivity).
+    """
+    n = FrameReader(video).n
+    wins = roi_features(video, k, 0, n, fast, workers, params, cache_dir, progress)  # (nw, 10, k)
+    half = k // 2
+    seq = np.zeros((10, n), np.float32)  # (10, T)
+    seq[:, :k] = wins[0]
+    for w in range(1, len(wins)):
+        s = w * half
+        seq[:, s + half:s + k] = seq[:, s:s + 1] + wins[w][:, half:]
+    end = (len(wins) - 1) * half + k
+    if end < n:
+        tail = roi_features(video, k, n - k, n, fast, workers, params, cache_dir)[0]  # (10, k)
+        seq[:, end:] = seq[:, n - k:n - k + 1] + tail[:, k - (n - end):]
+    return seq

@@ -1,0 +1,165 @@
+"""ME-TST ROI features (melib.flow.roi): geometry, pooling, global-motion removal, fast == plain,
+caching, bad input, and the whole-video sequence."""
+
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import pytest
+
+from melib import faces
+from melib.flow import roi
+from melib.flow.roi import (
+    CROP,
+    FAST_TOLERANCE,
+    crop_box,
+    crop_face,
+    n_windows,
+    pool_top,
+    roi_boxes,
+    roi_features,
+    roi_sequence,
+)
+
+K = 20
+BROW = (22, 27, 33)  # onset, apex, offset of a brow raise (0-based frames)
+
+
+def _face_canvas(h=360, w=640):
+    from skimage import data
+
+    astro = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)
+    face = cv2.resize(astro, (512, 512))[20:260, 100:380]  # (240, 280) head and shoulders
+    canvas = np.full((h, w), 120, np.uint8)
+    canvas[60:300, 180:460] = face
+    return canvas
+
+
+def _video(folder, n=50, brow=BROW, drift=0.0, size=(360, 640)):
+    """JPEG frames: a brow raise (3 px up, Gaussian around the brows) plus an optional head drift."""
+    canvas = _face_canvas(*size)
+    lm = faces.landmarks(canvas)
+    brow_c = lm[17:27].mean(0)
+    h, w = canvas.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    bump = np.exp(-((xx - brow_c[0]) ** 2 + (yy - brow_c[1]) ** 2) / (2 * 20.0**2))
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for t in range(n):
+        a = np.interp(t, brow, [0, 1, 0], left=0, right=0) if brow else 0.0
+        fu = np.full((h, w), drift * np.sin(t / 6), np.float32)
+        fv = (-3.0 * a * bump).astype(np.float32)
+        img = cv2.remap(canvas, xx - fu, yy - fv, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        paths.append(folder / f"{t + 1}.jpg")
+        cv2.imwrite(str(paths[-1]), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    return SimpleNamespace(frame_paths=paths, n_frames=n, subject="t", name=folder.name)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return _video(tmp_path_factory.mktemp("roi") / "brow", n=50)
+
+
+@pytest.fixture(scope="module")
+def plain(clip):
+    return roi_features(clip, K, fast=False, workers=1)
+
+
+def test_window_count_and_geometry():
+    assert n_windows(100, 30) == 100 // 15 - 1 == 5
+    pts = np.zeros((68, 2), np.float32)
+    pts[39], pts[42] = (100, 200), (140, 200)  # g = 20
+    assert crop_box(pts) == (120 - 90, 200 - 70, 180)
+    pts[17:27] = (50, 50)
+    pts[48:67] = (160, 250)
+    pts[[29, 30, 31, 35]] = (160, 160)
+    boxes = roi_boxes(pts)
+    assert boxes["brow_l"] == (35, 55, 45, 50)  # rows -15/+5, cols -5/+0
+    assert boxes["mouth"] == (235, 260, 140, 180)
+    assert boxes["nose31"] == (140, 165, 140, 170) and boxes["nose35"] == (140, 165, 150, 180)
+    assert boxes["global"] == (147, 173, 147, 173)
+
+
+def test_crop_face_matches_slice_and_resize():
+    img = _face_canvas()
+    box = (150.0, 40.0, 300.0)
+    ref = cv2.resize(img[40:340, 150:450], (CROP, CROP), interpolation=cv2.INTER_LINEAR)
+    out = crop_face(img, box)
+    assert np.abs(out[2:-2, 2:-2].astype(int) - ref[2:-2, 2:-2]).max() <= 1
+    half = cv2.resize(img, (320, 180), interpolation=cv2.INTER_AREA)
+    assert np.abs(crop_face(half, box, reduce=2).astype(int) - out).mean() < 3
+
+
+def test_pool_top_fraction():
+    f = np.zeros((10, 10, 2), np.float32)
+    f[..., 0] = np.arange(100).reshape(10, 10)  # u = 0..99
+    assert pool_top(f, 0.3)[0] == pytest.approx(np.mean(np.arange(70, 100)))
+    assert pool_top(f, 0.3, trim=2)[0] == pytest.approx(np.sort(f[2:8, 2:8, 0].ravel())[-10:].mean())
+
+
+def test_features_shape_and_peak_inside_the_event(plain):
+    assert plain.shape == (n_windows(50, K), 10, K) and plain.dtype == np.float32
+    assert np.all(plain[:, :, 0] == 0)  # column 0 is the reference frame
+    # window 2 starts at frame 20 and holds the brow raise: brow v (channels 1, 3) goes up (negative)
+    brow_v = plain[2, [1, 3]].mean(0)  # (K,)
+    peak = 20 + int(np.argmin(brow_v))
+    assert BROW[0] < peak < BROW[2] and brow_v.min() < -0.5
+    assert np.abs(plain[0, [1, 3]]).max() < 0.3  # window 0 (frames 0-19) is still
+
+
+def test_fast_path_equals_plain(clip, plain):
+    fast = roi_features(clip, K, fast=True, workers=2)
+    assert np.abs(fast - plain).max() < FAST_TOLERANCE
+
+
+def test_global_motion_is_removed(tmp_path):
+    video = _video(tmp_path / "drift", n=22, brow=None, drift=2.5)
+    stats = {}
+    f = roi_features(video, K, workers=1, stats=stats)
+    assert stats["realignments"] > 0  # the head moved by more than 1 px (crop px)
+    assert np.abs(f).max() < 0.3
+
+
+def test_cache_and_changed_parameter(clip, plain, tmp_path, monkeypatch):
+    calls = []
+    real = roi._compute
+    monkeypatch.setattr(roi, "_compute", lambda *a, **k: calls.append(1) or real(*a, **k))
+    a = roi_features(clip, K, fast=False, workers=1, cache_dir=tmp_path)
+    b = roi_features(clip, K, fast=False, workers=1, cache_dir=tmp_path)
+    assert len(calls) == 1 and np.array_equal(a, plain) and np.array_equal(a, b)
+    roi_features(clip, K, start=10, stop=30, workers=1, cache_dir=tmp_path)  # another frame range
+    roi_features(clip, K, stop=20, workers=1, params={"winsize": 11}, cache_dir=tmp_path)  # a parameter
+    roi_features(clip, K, stop=20, workers=1, params={"winsize": 11}, cache_dir=tmp_path)
+    assert len(calls) == 3
+
+
+def test_sequence_chains_windows(clip, plain):
+    seq = roi_sequence(clip, K, fast=False, workers=1)
+    assert seq.shape == (10, 50)
+    half = K // 2
+    assert np.allclose(seq[:, :K], plain[0])
+    for w in range(1, len(plain)):  # cut_windows(seq, starts, k, relative=True) on second halves
+        s = w * half
+        assert np.allclose(seq[:, s + half:s + K] - seq[:, s:s + 1], plain[w][:, half:], atol=1e-5)
+
+
+def test_bad_input(tmp_path):
+    video = _video(tmp_path / "bad", n=42, brow=None)
+    cv2.imwrite(str(video.frame_paths[30]), np.zeros((100, 100), np.uint8))
+    with pytest.raises(ValueError, match=r"31\.jpg.*differs"):
+        roi_features(video, K, workers=1)
+    with pytest.raises(ValueError, match="fewer than one window"):
+        roi_features(video, K, stop=15)
+
+
+def test_window_without_face_reuses_neighbour(tmp_path):
+    video = _video(tmp_path / "noface", n=30, brow=None)
+    blank = np.full((360, 640), 120, np.uint8)
+    cv2.imwrite(str(video.frame_paths[0]), blank)  # window 0 starts on a frame without a face
+    with pytest.warns(RuntimeWarning, match=r"no face at window start frame\(s\) \[0\]"):
+        f = roi_features(video, K, workers=1)
+    assert f.shape == (2, 10, K) and np.isfinite(f).all()
+    for p in video.frame_paths:
+        cv2.imwrite(str(p), blank)
+    with pytest.raises(faces.FaceNotFoundError, match="no face"):
+        roi_features(video, K, workers=1)
