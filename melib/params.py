@@ -32,7 +32,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "smoke": dict(
             parts=["casme2", "samm", "casme3", "samm_lv"], clip_size=64, clip_face=0.72, clip_frames=[12, 20],
             casme2_subjects=3, casme2_clips=5, samm_subjects=3, samm_clips=5,
-            casme3_subjects=2, casme3_videos=1, casme3_frames=150, casme3_mes=2,
+            casme3_subjects=2, casme3_videos=1, casme3_frames=150, casme3_mes=4,
             samm_lv_subjects=2, samm_lv_frames=600, samm_lv_mes=2, video_size=[320, 180], video_face=0.25,
             me_seconds=[0.2, 0.45], macro_seconds=[0.3, 0.6], head_seconds=[0.2, 0.4],
             amplitude=[0.8, 2.0], macro_amplitude=[3.0, 6.0], noise=1.5, drift=0.2, jpeg_quality=95,
@@ -78,6 +78,7 @@ PROFILES: dict[str, dict[str, dict]] = {
             "mesa_weight": 1.0, "mesa_start": 0.25, "ema_decay": 0.9, "val_frac": 0.2, "population": 4,
             "parents": 2, "generations": 2, "mutation_prob": 0.1, "max_folds": 2,
             "protocols": [["casme2", "megc2019-3class"]], "amplitudes": [0.5, 2.0], "latency_batch": 2,
+            "ablation_folds": 1,
         },
         "teach": {
             "size": 64, "depths": [2, 2, 2, 2], "dims": [16, 32, 48, 64], "heads": [1, 2, 2, 4], "d_state": 16,
@@ -87,7 +88,7 @@ PROFILES: dict[str, dict[str, dict]] = {
             "mesa_weight": 1.0, "mesa_start": 0.25, "ema_decay": 0.95, "val_frac": 0.2, "population": 12,
             "parents": 4, "generations": 4, "mutation_prob": 0.1, "max_folds": 4,
             "protocols": [["casme2", "megc2019-3class"], ["casme2", "casme2-5class"], ["samm", "megc2019-3class"]],
-            "amplitudes": [0.25, 0.5, 1.0, 2.0], "latency_batch": 16,
+            "amplitudes": [0.25, 0.5, 1.0, 2.0], "latency_batch": 16, "ablation_folds": 2,
         },
         "paper": {
             "size": 224, "depths": [2, 4, 8, 4], "dims": [64, 128, 256, 512], "heads": [2, 4, 8, 16],
@@ -97,19 +98,19 @@ PROFILES: dict[str, dict[str, dict]] = {
             "mesa_weight": 1.0, "mesa_start": 0.25, "ema_decay": 0.9998, "val_frac": 0.2, "population": 100,
             "parents": 25, "generations": 20, "mutation_prob": 0.1, "max_folds": None,
             "protocols": [["casme2", "megc2019-3class"], ["casme2", "casme2-5class"], ["samm", "megc2019-3class"]],
-            "amplitudes": [0.25, 0.5, 1.0, 2.0], "latency_batch": 16,
+            "amplitudes": [0.25, 0.5, 1.0, 2.0], "latency_batch": 16, "ablation_folds": None,
         },
     },
     "metst": {  # keys documented in melib/train/metst.py
         "smoke": {"dim": 16, "depth": 2, "d_state": 8, "d_conv": 4, "expand": 2, "drop_path": 0.2,
                   "epochs": 2, "lr": 3e-3, "batch": 64, "p": 0.55, "paths": "shared", "max_folds": 2,
-                  "strategies": [0, 2], "bench_lengths": [1000, 4000]},
+                  "subjects": None, "strategies": [0, 2], "bench_lengths": [1000, 4000]},
         "teach": {"dim": 32, "depth": 4, "d_state": 16, "d_conv": 4, "expand": 2, "drop_path": 0.2,
                   "epochs": 12, "lr": 3e-3, "batch": 64, "p": 0.55, "paths": "shared", "max_folds": 4,
-                  "strategies": [0, 2], "bench_lengths": [1000, 10000, 30000]},
+                  "subjects": 4, "strategies": [0, 2], "bench_lengths": [1000, 10000, 30000]},
         "paper": {"dim": 64, "depth": 12, "d_state": 64, "d_conv": 4, "expand": 2, "drop_path": 0.2,
                   "epochs": 30, "lr": 1e-4, "batch": None, "p": 0.55, "paths": "shared", "max_folds": None,
-                  "strategies": [0, 2], "bench_lengths": [1000, 10000, 100000]},
+                  "subjects": None, "strategies": [0, 2], "bench_lengths": [1000, 10000, 100000]},
     },
 }
 

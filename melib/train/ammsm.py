@@ -16,7 +16,7 @@ Profile keys (``cfg.ammsm``): the model's (:attr:`melib.models.ammsm.AMMSMConfig
 ``finetune_epochs``, ``batch``, ``lr``, ``weight_decay``, ``mixup`` (Beta parameter, 0 = off),
 ``mesa_weight``, ``mesa_start`` (fraction of training), ``ema_decay``, ``val_frac``, ``population``,
 ``parents``, ``generations``, ``mutation_prob``, ``max_folds`` (None = every subject), ``protocols``,
-``amplitudes`` (notebook 07's sweep).
+``amplitudes`` (notebook 07's sweep), ``ablation_folds`` (folds per Table III / amplitude run), ``latency_batch``.
 
 CLI (one fold per call, to spread folds over machines)::
 
@@ -192,23 +192,59 @@ def train_fold(fold, fold_dir: Path, data: ClipTensors, hp, model_cfg: AMMSMConf
 
 
 def run_protocol(cfg, dataset_key: str, protocol_name: str, out_dir: Path, only: str | None = None,
-                 **switches):
-    """LOSO over one protocol with the profile's settings -> (list[FoldResult], ClipTensors)."""
+                 max_folds: int | None = None, synth: dict | None = None, **switches):
+    """LOSO over one protocol with the profile's settings -> (list[FoldResult], ClipTensors).
+
+    ``max_folds`` overrides ``cfg.ammsm.max_folds``; ``synth`` = SynthME overrides (e.g. a fixed
+    ``amplitude``); ``switches`` = model switches (``magnifier``, ``sparse``, ``backbone``).
+    """
     from melib.data import loso_folds, open_dataset, prepare, protocol
     from melib.train.loso import run_loso
 
     hp = cfg.ammsm
-    roots = prepare(cfg)
+    roots = prepare(cfg, **(synth or {}))
     if dataset_key not in roots:
         raise FileNotFoundError(f"dataset {dataset_key!r} not found under DATA={cfg.data!r}; found {sorted(roots)}")
     proto = protocol(open_dataset(roots[dataset_key]), protocol_name)
     data = load_tensors(proto, hp.size, hp.flow_method, hp.image_channels, cfg.cache("flow"))
     folds = loso_folds(proto.subjects)
-    if hp.max_folds is not None:
-        folds = folds[: hp.max_folds]
+    limit = hp.max_folds if max_folds is None else max_folds
+    if limit is not None:
+        folds = folds[:limit]
     model_cfg = AMMSMConfig.from_profile(hp, n_classes=len(proto.classes), **switches)
     results = run_loso(folds, lambda f, d: train_fold(f, d, data, hp, model_cfg, cfg.seed, cfg.device), out_dir, only=only)
     return results, data
+
+
+def step_latency(model_cfg: AMMSMConfig, batch: int, reps: int = 5, device="cpu", seed: int = 0) -> float:
+    """Median wall time (ms) of one training step (forward, eq. 2 loss, backward, AdamW) on random input
+    under the sparse configuration of all ratios 0.5 and alpha 2 (Table III's latency column)."""
+    import time
+
+    torch.manual_seed(seed)
+    model = AMMSM(model_cfg).to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    s = model_cfg.size
+    flow, onset = torch.randn(batch, 2, s, s, device=device), torch.randn(batch, 3, s, s, device=device)
+    y = torch.randint(0, model_cfg.n_classes, (batch,), device=device)
+    cand = Candidate(tuple([0.5] * model_cfg.n_genes), 2.0)
+    times = []
+    for i in range(reps + 1):  # the first step warms up
+        if device != "cpu" and torch.cuda.is_available():
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        out, alpha = _forward(model, flow, onset, cand)
+        loss = F.cross_entropy(out.logits, y)
+        if model.magnifier is not None:
+            loss = loss + magnification_loss(out.flow_mag, flow, alpha)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if device != "cpu" and torch.cuda.is_available():
+            torch.cuda.synchronize()
+        if i:
+            times.append(1000 * (time.perf_counter() - t))
+    return float(np.median(times))
 
 
 DATASET_OF = {"casme2-5class": "casme2", "megc2019-3class": "casme2",
