@@ -54,15 +54,21 @@ PROFILES: dict[str, dict[str, dict]] = {
             amplitude=[0.5, 2.0], macro_amplitude=[3.0, 8.0], noise=1.5, drift=0.2, jpeg_quality=95,
         ),
     },
-    "flow": {
-        "smoke": {},
-        "teach": {},
-        "paper": {},
+    "flow": {  # optical flow and ROI features; keys documented in melib/flow/__init__.py
+        "smoke": dict(size=64, methods=["farneback", "tvl1", "dis"], n_clips=4, k=30, max_videos=1,
+                      fast=True, workers=2),
+        "teach": dict(size=128, methods=["farneback", "tvl1", "dis"], n_clips=12, k=30, max_videos=2,
+                      fast=True, workers=2),
+        "paper": dict(size=224, methods=["farneback", "tvl1", "dis"], n_clips=None, k=50, max_videos=None,
+                      fast=True, workers=8),
     },
-    "magnify": {
-        "smoke": {},
-        "teach": {},
-        "paper": {},
+    "magnify": {  # flow magnifier; keys documented in melib/magnify.py
+        "smoke": dict(base=4, levels=3, alpha_code="constant", size=32, n_flows=8, steps=40, batch=4, lr=3e-3,
+                      alpha_low=1.0, alpha_high=4.0, method="tvl1"),
+        "teach": dict(base=16, levels=4, alpha_code="constant", size=64, n_flows=48, steps=500, batch=8, lr=2e-3,
+                      alpha_low=1.0, alpha_high=4.0, method="tvl1"),
+        "paper": dict(base=64, levels=5, alpha_code="constant", size=224, n_flows=None, steps=20000, batch=16,
+                      lr=1e-4, alpha_low=1.0, alpha_high=4.0, method="tvl1"),
     },
     "ssm": {
         "smoke": {},

@@ -6,9 +6,9 @@
 - :func:`onset_apex_flow` (AMMSM input, cached) -- ``melib.flow.pairs``.
 - :func:`roi_features` / :func:`roi_sequence` (ME-TST ROI motion features, cached) -- ``melib.flow.roi``.
 
-Profile keys (``cfg.flow``): ``size`` (onset/apex flow side), ``methods`` (estimators compared in
-notebook 02), ``k`` (ROI window length), ``max_videos`` (long videos featurised in notebook 02),
-``fast`` (ROI fast path on/off), ``workers`` (decode threads).
+Profile keys (``cfg.flow``): ``size`` (onset/apex flow side, px), ``methods`` (estimators compared
+in notebook 02), ``n_clips`` (SynthME clips in that comparison; None = all), ``k`` (ROI window length),
+``max_videos`` (long videos featurised; None = all), ``fast`` (ROI fast path), ``workers`` (threads).
 """
 
 from melib.flow.cache import cache_key, cached_array
