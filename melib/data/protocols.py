@@ -15,7 +15,7 @@ NEG, POS, SUR = "negative", "positive", "surprise"
 PROTOCOLS: dict[str, tuple[tuple[str, ...], list[str], dict[str, str]]] = {
     "casme2-5class": (("casme2",), ["happiness", "repression", "disgust", "surprise", "others"],
                       {e: e for e in ["happiness", "repression", "disgust", "surprise", "others"]}),
-    "megc2019-3class": (("casme2", "samm"), [NEG, POS, SUR], {
+    "megc2019-3class": (("casme2", "samm"), [NEG, POS, SUR], {  # per dataset: see MEGC2019_TABLES
         "disgust": NEG, "repression": NEG, "anger": NEG, "contempt": NEG, "fear": NEG, "sadness": NEG,
         "happiness": POS, "surprise": SUR}),
     "samm-5class": (("samm",), ["anger", "happiness", "contempt", "surprise", "other"],
@@ -30,6 +30,13 @@ PROTOCOLS: dict[str, tuple[tuple[str, ...], list[str], dict[str, str]]] = {
     "samm_lv-3class": (("samm_lv",), [NEG, POS, SUR], {
         "anger": NEG, "contempt": NEG, "disgust": NEG, "fear": NEG, "sadness": NEG, "happiness": POS,
         "surprise": SUR}),
+}
+# MEGC2019: CASME II negative = disgust + repression only; SAMM negative = anger, contempt, disgust,
+# fear, sadness (datasets.md).
+MEGC2019_TABLES = {
+    "casme2": {"disgust": NEG, "repression": NEG, "happiness": POS, "surprise": SUR},
+    "samm": {"anger": NEG, "contempt": NEG, "disgust": NEG, "fear": NEG, "sadness": NEG, "happiness": POS,
+             "surprise": SUR},
 }
 # The official MEGC2019 composite list leaves out two CASME II clips (datasets.md).
 MEGC2019_EXCLUDE = {("casme2", "sub04", "EP12_01f"), ("casme2", "sub05", "EP09_05f")}
@@ -64,15 +71,16 @@ def protocol(dataset, name: str) -> Protocol:
         if ds.name not in allowed:
             raise ValueError(f"protocol {name!r} applies to {allowed}, not to dataset {ds.name!r}")
         items = _items(ds)
+        mapping = MEGC2019_TABLES[ds.name] if name == "megc2019-3class" else table
         if ds.name == "samm_lv" and items and all(s.emotion == "" for s, _, _ in items):
             raise ValueError(f"{ds.root}: SAMM-LV MEs have no emotions (no SAMM FACS-codes file found next to it); "
                              f"protocol {name!r} needs them")
         for sample, subject, clip in items:
             if name.startswith("megc2019") and (ds.name, subject, clip) in MEGC2019_EXCLUDE:
                 continue
-            if sample.emotion in table:
+            if sample.emotion in mapping:
                 samples.append(sample)
-                labels.append(classes.index(table[sample.emotion]))
+                labels.append(classes.index(mapping[sample.emotion]))
                 subjects.append(f"{ds.name}/{subject}" if len(datasets) > 1 else subject)
     return Protocol(name, classes, samples, np.array(labels, dtype=np.int64), np.array(subjects, dtype=str))
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -54,7 +55,9 @@ def read_sheet(path: Path, columns: dict[str, list[str]], sheet=0, optional=()) 
     """
     path = Path(path)
     try:
-        raw = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object)
+        with warnings.catch_warnings():  # pandas flags xlrd (legacy .xls) as deprecated
+            warnings.simplefilter("ignore")
+            raw = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object)
     except ValueError as err:  # unknown sheet name
         raise DataError(str(err), file=path, field=f"sheet {sheet!r}", expected=f"a sheet named {sheet!r}") from err
     keys = list(columns)[:2]

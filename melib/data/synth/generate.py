@@ -161,10 +161,11 @@ class Generator:
             t += length + gap
         return events
 
-    def video(self, folder: Path, name_of, key, n, fps, n_me, emotions, gray, truth_path, drop=()):
+    def video(self, folder: Path, name_of, key, n, fps, n_me, emotions, gray, truth_path, n_drop=0):
         neutral, lm = self.video_face(key, gray)
         jaw = float(np.linalg.norm(lm[16] - lm[0]))
         events = self.schedule(n, fps, n_me, emotions, jaw)
+        drop = self._drops(events, n, n_drop) if n_drop else set()
         folder.mkdir(parents=True, exist_ok=True)
         q = self.p["jpeg_quality"]
         activity = render_video(neutral, lm, events, n, self.rng,
@@ -201,10 +202,7 @@ class Generator:
                 vid = "abcdefghijklm"[v]
                 events = self.video(base / sub / vid / "color", lambda i: f"{i + 1}.jpg", ("casme3", sub), n, 30,
                                     n_me, emos[v * n_me:(v + 1) * n_me], False,
-                                    root / "synthme_truth" / sub / f"{vid}.json")
-                drop = self._drops(events, n)
-                for d in drop:  # dropped frames: delete the files afterwards
-                    (base / sub / vid / "color" / f"{d + 1}.jpg").unlink()
+                                    root / "synthme_truth" / sub / f"{vid}.json", n_drop=2)
                 for e in events:
                     row = dict(subject=sub, video=vid, onset=e["onset"] + 1, apex=e["apex"] + 1,
                                offset=e["offset"] + 1, aus=e["aus"], emotion=e["emotion"], kind=e["kind"])
