@@ -39,10 +39,10 @@ def flow_row(panels: dict[str, np.ndarray], max_mag: float | None = None, wheel:
             ax.imshow(arr, cmap="gray" if arr.ndim == 2 else None)
         ax.set_title(title, fontsize=9)
         _off(ax)
+    fig.tight_layout()
     if wheel and flows:
         _legend_wheel(fig, (1.0, 0.35, 0.08, 0.3))
         fig.text(1.04, 0.3, f"|v| = {max_mag:.2g} px", ha="center", fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -105,9 +105,9 @@ def magnification_grid(rows: list[dict], max_mag: float | None = None) -> plt.Fi
     axes[0, 0].set_title("onset frame")
     axes[0, 1].set_title("original flow $OF_{ori}$")
     axes[0, 2].set_title(f"magnified $OF_{{mag}}$ ($\\alpha$={rows[0]['alpha']:.2g})")
+    fig.tight_layout()
     _legend_wheel(fig, (0.99, 0.42, 0.1, 0.14))
     fig.text(1.04, 0.4, f"|v| = {max_mag:.2g} px", ha="center", fontsize=8)
-    fig.tight_layout()
     return fig
 
 
