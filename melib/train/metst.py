@@ -12,16 +12,19 @@ last epoch is kept. LOSO: a fresh model per held-out subject, through :func:`mel
 - ``p``: the spotting threshold factor (0.55).
 - ``paths``: "shared" | "reference" | "separate" (see :mod:`melib.models.metst`).
 - ``max_folds``: train at most this many LOSO folds (None = every subject; smoke/teach keep it small).
+- ``subjects``: use only the first this many subjects of each dataset (None = all).
 - ``strategies``: the synergy strategies notebook 09 compares ([0, 2]: 1 and 2 share a trained model).
 - ``bench_lengths``: video lengths (frames) of the whole-video inference benchmark.
 """
 
 from __future__ import annotations
 
-import os
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -39,6 +42,7 @@ from melib.data.windows import (
     window_starts,
 )
 from melib.models.metst import METST
+from melib.train.loso import run_loso
 
 SPOT_WEIGHT, RECOG_WEIGHT, NEUTRAL_FACTOR = 0.9, 0.1, 6.0
 
@@ -219,11 +223,54 @@ def predict_videos(model: METST, test: Sequence[VideoSeq], k: int, batch: int,
     }
 
 
-def loso_dir(out: str | os.PathLike, dataset: str, strategy: int, hp) -> Path:
-    """The run_loso folder of one dataset/strategy/network size (keyed so a changed size retrains)."""
-    key = f"d{hp.dim}-L{hp.depth}-s{hp.d_state}-e{hp.epochs}-{hp.paths}"
-    return Path(out) / "metst" / dataset / f"strategy{int(strategy != 0) * 2}-{key}"
+def loso_dir(cfg, dataset: str, strategy: int) -> Path:
+    """The run_loso folder of one dataset and model kind under cfg.out, keyed by data, profile, seed and
+    every ``cfg.metst`` setting (a changed size retrains). Strategies 1 and 2 share the neutral-trained
+    model ("strategy2"); strategy 0 trains with neutral weight 0 ("strategy0")."""
+    hp = {k: v for k, v in sorted(vars(cfg.metst).items()) if k not in ("strategies", "bench_lengths")}
+    key = hashlib.sha1(json.dumps([str(cfg.data), cfg.profile, cfg.seed, hp], default=str).encode())
+    return Path(cfg.out) / "metst" / dataset / f"strategy{2 if strategy else 0}-{key.hexdigest()[:10]}"
+
+
+def video_sequences(dataset, cache_dir=None, max_subjects: int | None = None,
+                    progress: bool = True) -> list[VideoSeq]:
+    """ROI-flow sequences and ME annotations of a long-video dataset's videos that contain an ME.
+
+    The dataset's frame skip is applied before the features (SAMM-LV keeps every 7th frame), so the
+    sequence, the windows and the ME indices (onset // skip, offset // skip) share one time axis.
+    ``max_subjects`` keeps the first subjects (sorted) for short runs.
+    """
+    from melib.data.windows import emotion_class, settings
+    from melib.flow.roi import roi_sequence
+
+    ws = settings(dataset.name)
+    keep = sorted({v.subject for v in dataset.videos if v.mes})[:max_subjects]
+    out = []
+    videos = [v for v in dataset.videos if v.mes and v.subject in keep]
+    for v in tqdm(videos, desc=f"{dataset.name} ROI features", unit="video", disable=not progress):
+        view = SimpleNamespace(subject=v.subject, name=v.name, frame_paths=list(v.frame_paths)[::ws.skip])
+        seq = roi_sequence(view, ws.k, cache_dir=cache_dir)  # (10, n)
+        iv = np.array([(e.onset // ws.skip, e.offset // ws.skip) for e in v.mes], dtype=int)
+        labels = np.array([emotion_class(e.emotion, f"{dataset.name} video {v.subject}/{v.name}, ME at "
+                                         f"frame {e.onset} (annotation row {e.row})") for e in v.mes])
+        out.append(VideoSeq(v.subject, v.name, seq, iv, labels))
+    return out
+
+
+def run_dataset(cfg, dataset, strategy: int = 2, videos: Sequence[VideoSeq] | None = None,
+                only: str | None = None, progress: bool = True) -> list:
+    """LOSO for one dataset (``cfg.metst.max_folds`` first subjects as test folds), cached and resumable
+    under :func:`loso_dir`; a finished fold is loaded, not retrained."""
+    from melib.data import loso_folds
+    from melib.data.windows import settings
+
+    if videos is None:
+        videos = video_sequences(dataset, cfg.cache("flow"), getattr(cfg.metst, "subjects", None), progress)
+    folds = loso_folds([v.subject for v in videos])[: cfg.metst.max_folds]
+    trainer = fold_trainer(videos, settings(dataset.name), cfg.metst, cfg.device, cfg.seed, strategy,
+                           progress=progress)
+    return run_loso(folds, trainer, loso_dir(cfg, dataset.name, strategy), only=only, progress=progress)
 
 
 __all__ = ["NEUTRAL", "VideoSeq", "class_weights", "metst_loss", "training_windows", "build_model", "fit",
-           "predict_windows", "fold_trainer", "predict_videos", "loso_dir"]
+           "predict_windows", "fold_trainer", "predict_videos", "loso_dir", "video_sequences", "run_dataset"]
