@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -179,3 +180,41 @@ def relative_error(magnifier: FlowMagnifier, flows: torch.Tensor, alpha: float) 
     target = alpha * flows  # (N, 2, H, W)
     out = magnifier(flows, torch.full((flows.shape[0],), float(alpha)))  # (N, 2, H, W)
     return ((out - target).abs().mean() / target.abs().mean().clamp_min(1e-12)).item()
+
+
+def clip_flows(clips, method: str = "tvl1", size: int = 64, cache_dir=None, progress=None) -> torch.Tensor:
+    """Onset->apex flows of clips (:func:`melib.flow.onset_apex_flow`, cached) -> (N, 2, size, size)."""
+    from melib.flow import onset_apex_flow
+
+    flows = [onset_apex_flow(c, method, size, cache_dir) for c in (progress or (lambda x: x))(clips)]
+    return torch.from_numpy(np.stack(flows))  # (N, 2, size, size)
+
+
+@torch.no_grad()
+def magnify_flows(magnifier: FlowMagnifier, flows: torch.Tensor, alpha: float) -> torch.Tensor:
+    """F_mag(flows, alpha) in eval mode: (N, 2, H, W) -> (N, 2, H, W)."""
+    magnifier.eval()
+    return magnifier(flows, torch.full((flows.shape[0],), float(alpha)))
+
+
+def gain(out: torch.Tensor, flows: torch.Tensor) -> float:
+    """Least-squares gain <out, flows> / <flows, flows>: the scale the magnifier actually applied."""
+    return float((out * flows).sum() / (flows * flows).sum().clamp_min(1e-12))
+
+
+def error_table(magnifier: FlowMagnifier, flows: torch.Tensor, alphas, truth: torch.Tensor | None = None):
+    """Per alpha: relative L1 error of F_mag(OF_ori) against alpha * OF_ori (eq. 1's target), the gain,
+    and, given the true flows, against alpha * truth (with alpha * OF_ori itself as the baseline)."""
+    import pandas as pd
+
+    rows = []
+    for a in alphas:
+        out = magnify_flows(magnifier, flows, a)  # (N, 2, H, W)
+        row = {"alpha": a, "gain": gain(out, flows),
+               "rel. L1 vs alpha*OF_ori": float((out - a * flows).abs().mean() / (a * flows).abs().mean())}
+        if truth is not None:
+            scale = (a * truth).abs().mean()
+            row["rel. L1 vs alpha*truth"] = float((out - a * truth).abs().mean() / scale)
+            row["baseline alpha*OF_ori vs alpha*truth"] = float((a * flows - a * truth).abs().mean() / scale)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("alpha").round(3)

@@ -63,7 +63,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                       fast=True, workers=8),
     },
     "magnify": {  # flow magnifier; keys documented in melib/magnify.py
-        "smoke": dict(base=4, levels=3, alpha_code="constant", size=32, n_flows=8, steps=40, batch=4, lr=3e-3,
+        "smoke": dict(base=8, levels=3, alpha_code="constant", size=32, n_flows=8, steps=300, batch=4, lr=5e-3,
                       alpha_low=1.0, alpha_high=4.0, method="tvl1"),
         "teach": dict(base=16, levels=4, alpha_code="constant", size=64, n_flows=48, steps=500, batch=8, lr=2e-3,
                       alpha_low=1.0, alpha_high=4.0, method="tvl1"),
