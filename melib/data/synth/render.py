@@ -61,13 +61,19 @@ def face_roi(lm: np.ndarray, shape, margin: float = 0.6):
     return max(int(x0), 0), max(int(y0), 0), min(int(x1) + 1, w), min(int(y1) + 1, h)
 
 
+def _noise(bank, k):
+    """Noise variant k of 16: one of 4 fields, flipped vertically and/or horizontally."""
+    return bank[k % 4][:: (1 if k & 4 else -1), :: (1 if k & 8 else -1)]
+
+
 def render_video(neutral, lm, events: list[dict], n: int, rng, write, noise=1.5):
     """Render a long video frame by frame and hand each uint8 frame to ``write(i, frame)``.
 
     ``events``: dicts with ``kind`` ("micro" | "macro" | "blink" | "head"), ``onset``, ``apex``,
     ``offset`` (0-based), ``aus`` and ``amplitude`` (px), head moves also ``shift`` (dx, dy) px and
     ``rotation`` (deg). Expression fields are computed in the face ROI only; a head move warps the
-    whole frame (rigid motion about the face centre). Returns per-kind activity (n,) = max px moved.
+    whole frame (rigid motion about the face centre). Sensor noise: 4 Gaussian fields x 4 flips drawn
+    per frame (still frames reuse 16 cached noisy copies). Returns per-kind activity (n,) = max px moved.
     """
     h, w = neutral.shape[:2]
     x0, y0, x1, y1 = face_roi(lm, (h, w))
@@ -80,6 +86,7 @@ def render_video(neutral, lm, events: list[dict], n: int, rng, write, noise=1.5)
         fields.append(None if e["kind"] == "head" else au_field(e["aus"], lm, (y1 - y0, x1 - x0), (x0, y0)))
     bank = [rng.normal(0, noise, neutral.shape).astype(np.float32) for _ in range(4)] if noise > 0 else None
     activity = {k: np.zeros(n, np.float32) for k in ("micro", "macro", "blink", "head")}
+    still = {}
     for t in range(n):
         live = [(e, a[t], f) for e, a, f in zip(events, acts, fields) if a[t] > 1e-3]
         for e, at, _ in live:
@@ -108,9 +115,13 @@ def render_video(neutral, lm, events: list[dict], n: int, rng, write, noise=1.5)
                 img = neutral.copy()
                 img[y0:y1, x0:x1] = cv2.remap(neutral, mx[y0:y1, x0:x1], my[y0:y1, x0:x1], cv2.INTER_CUBIC,
                                               borderMode=cv2.BORDER_REFLECT101)
+        k = int(rng.integers(0, 16))
+        if img is neutral and bank is not None:  # a still frame: one of 16 cached noisy copies
+            if k not in still:
+                still[k] = np.clip(neutral + _noise(bank, k) + 0.5, 0, 255).astype(np.uint8)
+            write(t, still[k])
+            continue
         if bank is not None:
-            k = int(rng.integers(0, 16))
-            noise_img = bank[k % 4][:: (1 if k & 4 else -1), :: (1 if k & 8 else -1)]
-            img = img + noise_img
+            img = img + _noise(bank, k)
         write(t, np.clip(img + 0.5, 0, 255).astype(np.uint8) if img is not neutral else base)
     return activity
