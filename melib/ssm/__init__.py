@@ -15,20 +15,29 @@ notebook 05), ``dim`` (its channels), ``sparsities`` (the cost-vs-sparsity grid)
 
 from melib.ssm.backend import backend, kernels, use_backend
 from melib.ssm.mamba import Mamba
+from melib.ssm.mixers import AttentionMixer, NCSSDMixer
 from melib.ssm.scan import (
     selective_scan,
     selective_scan_chunked,
     selective_scan_fused,
     selective_scan_ref,
 )
+from melib.ssm.ssd import nc_ssd, nc_ssd_ref, ssd_chunked, ssd_matrix, ssd_ref
 
 __all__ = [
+    "AttentionMixer",
     "Mamba",
+    "NCSSDMixer",
     "backend",
     "kernels",
+    "nc_ssd",
+    "nc_ssd_ref",
     "selective_scan",
     "selective_scan_chunked",
     "selective_scan_fused",
     "selective_scan_ref",
+    "ssd_chunked",
+    "ssd_matrix",
+    "ssd_ref",
     "use_backend",
 ]
