@@ -70,10 +70,15 @@ PROFILES: dict[str, dict[str, dict]] = {
         "paper": dict(base=64, levels=5, alpha_code="constant", size=224, n_flows=None, steps=20000, batch=16,
                       lr=1e-4, alpha_low=1.0, alpha_high=4.0, method="tvl1"),
     },
-    "ssm": {
-        "smoke": {},
-        "teach": {},
-        "paper": {},
+    "ssm": {  # keys documented in melib/ssm/__init__.py (notebooks 04, 05)
+        "smoke": {"lengths": [64, 128, 256], "ref_max_len": 256, "d_inner": 32, "d_state": 16, "chunk": 32,
+                  "repeats": 1, "map_size": 16, "dim": 32, "sparsities": [0.0, 0.5, 0.75]},
+        "teach": {"lengths": [256, 512, 1024, 2048, 4096, 8192], "ref_max_len": 4096, "d_inner": 128,
+                  "d_state": 16, "chunk": 64, "repeats": 2, "map_size": 56, "dim": 64,
+                  "sparsities": [0.0, 0.2, 0.4, 0.6, 0.8]},
+        "paper": {"lengths": [256, 1024, 4096, 16384], "ref_max_len": 4096, "d_inner": 128, "d_state": 64,
+                  "chunk": 64, "repeats": 5, "map_size": 56, "dim": 64,
+                  "sparsities": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]},
     },
     "ammsm": {  # keys documented in melib/train/ammsm.py
         "smoke": {
