@@ -35,7 +35,8 @@ PROFILES: dict[str, dict[str, dict]] = {
             casme3_subjects=2, casme3_videos=1, casme3_frames=150, casme3_mes=4,
             samm_lv_subjects=2, samm_lv_frames=600, samm_lv_mes=2, video_size=[320, 180], video_face=0.25,
             me_seconds=[0.2, 0.45], macro_seconds=[0.3, 0.6], head_seconds=[0.2, 0.4],
-            amplitude=[0.8, 2.0], macro_amplitude=[3.0, 6.0], noise=1.5, drift=0.2, jpeg_quality=95,
+            amplitude=[0.8, 2.0], video_amplitude=[1.2, 2.5],
+            macro_amplitude=[3.0, 6.0], noise=1.5, drift=0.2, jpeg_quality=95,
         ),
         "teach": dict(
             parts=["casme2", "samm", "casme3", "samm_lv"], clip_size=128, clip_face=0.72, clip_frames=[30, 60],
@@ -43,7 +44,8 @@ PROFILES: dict[str, dict[str, dict]] = {
             casme3_subjects=6, casme3_videos=2, casme3_frames=450, casme3_mes=2,
             samm_lv_subjects=4, samm_lv_frames=1200, samm_lv_mes=2, video_size=[640, 360], video_face=0.15,
             me_seconds=[0.2, 0.45], macro_seconds=[0.6, 1.5], head_seconds=[0.4, 0.8],
-            amplitude=[0.6, 2.0], macro_amplitude=[3.0, 6.0], noise=1.5, drift=0.2, jpeg_quality=95,
+            amplitude=[0.6, 2.0], video_amplitude=[1.0, 2.5],
+            macro_amplitude=[3.0, 6.0], noise=1.5, drift=0.2, jpeg_quality=95,
         ),
         "paper": dict(
             parts=["casme2", "samm", "casme3", "samm_lv"], clip_size=160, clip_face=0.72, clip_frames=[40, 100],
@@ -51,7 +53,8 @@ PROFILES: dict[str, dict[str, dict]] = {
             casme3_subjects=12, casme3_videos=3, casme3_frames=900, casme3_mes=3,
             samm_lv_subjects=8, samm_lv_frames=2000, samm_lv_mes=3, video_size=[640, 360], video_face=0.15,
             me_seconds=[0.2, 0.5], macro_seconds=[0.6, 2.0], head_seconds=[0.4, 1.0],
-            amplitude=[0.5, 2.0], macro_amplitude=[3.0, 8.0], noise=1.5, drift=0.2, jpeg_quality=95,
+            amplitude=[0.5, 2.0], video_amplitude=[0.8, 2.5],
+            macro_amplitude=[3.0, 8.0], noise=1.5, drift=0.2, jpeg_quality=95,
         ),
     },
     "flow": {  # optical flow and ROI features; keys documented in melib/flow/__init__.py

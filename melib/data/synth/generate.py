@@ -11,7 +11,8 @@ Parameters (``cfg.synth``, melib.params.PROFILES["synth"]):
     samm_lv_subjects, samm_lv_frames, samm_lv_mes   SAMM-LV (200 fps; subjects are the first SAMM ones)
     video_size       [W, H] of long videos; ``video_face`` = jaw width / W
     me_seconds, macro_seconds, head_seconds   [lo, hi] durations (s) of MEs (<= 0.5), macros, head moves
-    amplitude        [lo, hi] ME peak displacement (px, in the frame's own pixels)
+    amplitude        [lo, hi] ME peak displacement in short clips (px, in the frame's own pixels)
+    video_amplitude  [lo, hi] ME peak displacement in long videos (px)
     macro_amplitude  [lo, hi] macro-expression peak displacement (px)
     noise            sensor noise sigma (grey levels); ``drift`` max head drift in a short clip (px)
     jpeg_quality     JPEG quality of every frame
@@ -87,8 +88,8 @@ class Generator:
         w, h = self.p["video_size"]
         return render_identity(self.identity(key), (h, w), self.p["video_face"] * w, (0.5, 0.45), gray)
 
-    def amplitude(self, kind="micro"):
-        lo, hi = self.p["macro_amplitude" if kind == "macro" else "amplitude"]
+    def amplitude(self, key="amplitude"):
+        lo, hi = self.p[key]
         return float(self.rng.uniform(lo, hi))
 
     def clip(self, folder: Path, names, key, emotion, aus, gray, truth_path):
@@ -149,7 +150,8 @@ class Generator:
             e = dict(kind=kind, onset=int(t), offset=int(t + length - 1), emotion=emo if kind != "blink" else "")
             e["apex"] = int(t + round((length - 1) * r.uniform(0.3, 0.5)))
             e["aus"] = {"blink": "45", "head": ""}[kind] if kind in ("blink", "head") else _aus(emo, r)
-            e["amplitude"] = 0.045 * jaw if kind == "blink" else self.amplitude(kind)
+            e["amplitude"] = 0.045 * jaw if kind == "blink" else self.amplitude(
+                "macro_amplitude" if kind == "macro" else "video_amplitude")
             if kind == "head":
                 ang = r.uniform(0, 2 * np.pi)
                 mag = r.uniform(2, 6) * jaw / 96
