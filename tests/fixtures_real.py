@@ -50,7 +50,20 @@ CASME2_ROWS = [
 ]
 
 
-def make_casme2(base: Path, seven_columns: bool = False, layout: str = "selected", emotion_override=None) -> Path:
+def _save_xls(path: Path, rows) -> None:
+    import xlwt
+
+    book = xlwt.Workbook()
+    ws = book.add_sheet("Sheet1")
+    for i, r in enumerate(rows):
+        for j, v in enumerate(r):
+            if v is not None:
+                ws.write(i, j, v)
+    book.save(str(path))
+
+
+def make_casme2(base: Path, seven_columns: bool = False, layout: str = "selected", emotion_override=None,
+                legacy_xls: bool = False) -> Path:
     root = base / "CASME2"
     wb = Workbook()
     if seven_columns:
@@ -62,9 +75,12 @@ def make_casme2(base: Path, seven_columns: bool = False, layout: str = "selected
         rows = [[s, f, None, on, ap, off, None, au, em] for s, f, on, ap, off, au, em in CASME2_ROWS]
     if emotion_override:
         rows[emotion_override[0]][-1] = emotion_override[1]
-    _sheet(wb, "Sheet1", [head] + rows)
     root.mkdir(parents=True, exist_ok=True)
-    wb.save(root / "CASME2-coding-20140508.xlsx")
+    if legacy_xls:  # CASME2_label_Ver_2.xls (legacy format)
+        _save_xls(root / "CASME2_label_Ver_2.xls", [head] + rows)
+    else:
+        _sheet(wb, "Sheet1", [head] + rows)
+        wb.save(root / "CASME2-coding-20140508.xlsx")
     for s, f, on, _, off, _, _ in CASME2_ROWS:
         sub = f"sub{int(s):02d}"
         if layout == "selected":

@@ -134,3 +134,25 @@ def test_errors_name_file_row_field(tmp_path):
     shutil.rmtree(clip.folder)
     with pytest.raises(DataError, match=r"row 2, field 'Filename': clip folder .* not found"):
         open_dataset(tmp_path / "f" / "CASME2")
+
+
+def test_casme2_legacy_xls(tmp_path):
+    ds = open_dataset(make_casme2(tmp_path, legacy_xls=True))
+    assert ds.annotation.name == "CASME2_label_Ver_2.xls" and len(ds.samples) == 11
+    assert _by(ds, "EP03_02").apex == 22 and _by(ds, "EP03_02").subject == "sub01"
+
+
+def test_prepare_finds_real_roots(tmp_path):
+    import melib
+    from melib.data import prepare
+
+    make_casme2(tmp_path), make_casme3(tmp_path), make_samm_lv(tmp_path)  # make_samm_lv also writes SAMM
+    cfg = melib.setup("smoke", str(tmp_path), "cpu", 0, tmp_path / "out")
+    roots = prepare(cfg)
+    assert {k: v.name for k, v in roots.items()} == {"casme2": "CASME2", "samm": "SAMM_dataset",
+                                                     "casme3": "CASME3", "samm_lv": "SAMM_LV"}
+    assert [open_dataset(r).name for r in roots.values()] == list(roots)
+    with pytest.raises(DataError, match="several datasets found"):
+        open_dataset(tmp_path)
+    with pytest.raises(ValueError, match="overrides"):
+        prepare(cfg, amplitude=[1, 1])
