@@ -115,15 +115,25 @@ def pool_top(flow: np.ndarray, fraction: float, trim: int = 0) -> np.ndarray:
     return vec[top].mean(0)
 
 
+def _used(name: str, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The part of an ROI box that pooling reads (its ``trim`` border removed, as :func:`pool_top`)."""
+    y0, y1, x0, x1 = box
+    trim = ROIS[name][4]
+    if trim and y1 - y0 > 2 * trim and x1 - x0 > 2 * trim:
+        return y0 + trim, y1 - trim, x0 + trim, x1 - trim
+    return box
+
+
 def _area(r: tuple[int, int, int, int]) -> int:
     return (r[1] - r[0]) * (r[3] - r[2])
 
 
-def regions(boxes: dict[str, tuple[int, int, int, int]], pad: int = PAD) -> list[tuple[int, int, int, int]]:
+def regions(boxes: dict[str, tuple[int, int, int, int]], pad: int | None = None) -> list[tuple[int, int, int, int]]:
     """Padded ROI boxes, two merged where their union is no larger than the pair: the sub-images the
-    fast path runs Farneback on."""
+    fast path runs Farneback on (``pad`` defaults to :data:`PAD`)."""
+    pad = PAD if pad is None else pad
     rects = [(max(y0 - pad, 0), min(y1 + pad, CROP), max(x0 - pad, 0), min(x1 + pad, CROP))
-             for y0, y1, x0, x1 in boxes.values()]
+             for y0, y1, x0, x1 in (_used(name, box) for name, box in boxes.items())]
     merged = True
     while merged:
         merged = False
