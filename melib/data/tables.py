@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from pathlib import Path
@@ -135,6 +136,28 @@ def emotion_cell(value, vocabulary, file, row, field) -> str:
         raise DataError(f"unknown emotion {text_cell(value)!r}", file=file, row=row, field=field,
                         expected="one of " + ", ".join(sorted(vocabulary)))
     return label
+
+
+def find_dirs(root: Path, pattern: str, max_depth: int = 6, skip=()) -> list[Path]:
+    """Folders under ``root`` whose name fully matches ``pattern``, without descending into matches
+    (they hold frames: a real long-video dataset has ~10^6 files) or into folders named in ``skip``."""
+    rx, out = re.compile(pattern), []
+
+    def walk(folder: Path, depth: int):
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if not entry.is_dir() or entry.name in skip:
+                continue
+            if rx.fullmatch(entry.name):
+                out.append(Path(entry.path))
+            elif depth < max_depth:
+                walk(Path(entry.path), depth + 1)
+
+    walk(Path(root), 1)
+    return out
 
 
 def frame_files(folder: Path, pattern: str = r"(\d+)\.(?:jpe?g|png|bmp)$") -> dict[int, Path]:

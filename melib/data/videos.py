@@ -19,6 +19,7 @@ from melib.data.errors import DataError, repaired
 from melib.data.records import TRUTH_DIR, Event, LongVideoDataset, Video
 from melib.data.tables import (
     emotion_cell,
+    find_dirs,
     find_file,
     frame_files,
     int_cell,
@@ -99,8 +100,8 @@ def load_casme3(root: Path) -> LongVideoDataset:
     root = Path(root)
     ann = require_file(root, CASME3_PATTERNS, "CAS(ME)^3 Part A ME label")
     table = read_sheet(ann, CASME3_COLUMNS, sheet="label")
-    subjects = {p.name: p for p in sorted(root.rglob("spNO.*"))
-                if p.is_dir() and TRUTH_DIR not in p.parts and any((v / "color").is_dir() for v in p.iterdir())}
+    subjects = {p.name: p for p in find_dirs(root, r"spNO\.\d+", skip=(TRUTH_DIR,))
+                if any((v / "color").is_dir() for v in p.iterdir())}
     videos: dict[tuple[str, str], Video] = {}
     for sdir in subjects.values():
         for vdir in sorted(p for p in sdir.iterdir() if (p / "color").is_dir()):
@@ -153,8 +154,7 @@ def load_samm_lv(root: Path) -> LongVideoDataset:
     ann = require_file(root, SAMM_LV_PATTERNS, "SAMM Long Videos")
     table = read_sheet(ann, SAMM_LV_COLUMNS, sheet="FACS_Movement_Only")
     emotions = _samm_emotions(root)
-    folders = {p.name: p for p in sorted(root.rglob("*_*"))
-               if p.is_dir() and re.fullmatch(r"\d+_\d+", p.name) and TRUTH_DIR not in p.parts}
+    folders = {p.name: p for p in find_dirs(root, r"\d+_\d+", skip=(TRUTH_DIR,))}
     videos = {}
     for name, folder in folders.items():
         sub = subject_samm(name.split("_")[0], folder, None)
