@@ -97,3 +97,14 @@ def test_reference_init_and_drop_path_schedule(paper_model):
 def test_bad_paths_name():
     with pytest.raises(ValueError, match="paths must be one of"):
         METST(paths="both")
+
+
+@pytest.mark.parametrize("paths", ["shared", "separate"])
+def test_chunked_whole_video_inference_equals_one_pass(paths):
+    torch.manual_seed(4)
+    m = METST(dim=16, depth=2, d_state=8, paths=paths).eval()
+    x = torch.randn(10, 157)
+    s_full, l_full = m.predict_video(x, chunk=None)
+    s_chunk, l_chunk = m.predict_video(x, chunk=32)  # 5 chunks, the last one partial
+    assert torch.allclose(s_full, s_chunk, atol=1e-5) and torch.allclose(l_full, l_chunk, atol=1e-4)
+    assert s_full.shape == (157,) and l_full.shape == (157, 5)

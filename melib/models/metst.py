@@ -22,9 +22,10 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from melib.ssm import Mamba
+from melib.ssm import Mamba, selective_scan
 
 PATHS = ("shared", "reference", "separate")
 
@@ -76,6 +77,46 @@ class Trunk(nn.Module):
         for blk in self.blocks:
             x = blk(x)  # (B, T, D)
         return x
+
+
+def mamba_forward(m: Mamba, x: torch.Tensor, state: tuple | None = None):
+    """Mamba's forward read straight from its weights, as mamba-ssm's fused ``mamba_inner_fn`` does,
+    continuing from ``state`` = (conv inputs (B, di, d_conv - 1), SSM state h (B, di, ds)) of the
+    preceding frames. Returns y (B, L, D) and the state after the last frame, so a long sequence can be
+    processed chunk by chunk with the same result as one pass (Mamba eq. 2a-2b; h_0 = 0 when None).
+    """
+    xz = F.linear(x, m.in_proj.weight, m.in_proj.bias).transpose(1, 2)  # (B, 2 di, L)
+    u, z = xz.chunk(2, dim=1)  # (B, di, L) each
+    k = m.conv1d.weight.shape[-1]
+    prev = u.new_zeros(u.shape[0], u.shape[1], k - 1) if state is None else state[0]  # (B, di, k - 1)
+    u_pad = torch.cat([prev, u], dim=-1)  # (B, di, L + k - 1): the causal conv's left context
+    u = F.silu(F.conv1d(u_pad, m.conv1d.weight, m.conv1d.bias, groups=m.conv1d.groups))  # (B, di, L)
+    dt, B, C = torch.split(F.linear(u.transpose(1, 2), m.x_proj.weight), [m.dt_rank, m.d_state, m.d_state], -1)
+    delta = F.linear(dt, m.dt_proj.weight).transpose(1, 2)  # (B, di, L)
+    A = -torch.exp(m.A_log.float())  # (di, ds)
+    B, C = B.transpose(1, 2).contiguous(), C.transpose(1, 2).contiguous()  # (B, ds, L)
+    y, h = selective_scan(u, delta, A, B, C, None, None, m.dt_proj.bias.float(), True,
+                          return_last_state=True)  # (B, di, L), (B, di, ds) from h_0 = 0
+    if state is not None:  # add the carried state's decayed contribution: h_t += exp(A sum Delta) h_0
+        cum = F.softplus(delta + m.dt_proj.bias[None, :, None]).cumsum(-1)  # (B, di, L)
+        decay = torch.exp(cum[..., None] * A[None, :, None, :])  # (B, di, L, ds)
+        y = y + torch.einsum("bdln,bnl,bdn->bdl", decay, C, state[1])
+        h = h + decay[:, :, -1] * state[1]
+    y = (y + u * m.D[None, :, None]) * F.silu(z)  # (B, di, L): skip and gate
+    new_state = (u_pad[..., -(k - 1):] if k > 1 else u_pad[..., :0], h)
+    return F.linear(y.transpose(1, 2), m.out_proj.weight, m.out_proj.bias), new_state  # (B, L, D)
+
+
+def _trunk_chunked(trunk: Trunk, h: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Eval-mode trunk over (B, T, D) in time chunks of ``chunk`` frames, Mamba states carried."""
+    for blk in trunk.blocks:
+        states, outs = None, []
+        x = blk.norm0(h)  # (B, T, D)
+        for s in range(0, x.shape[1], chunk):
+            y, states = mamba_forward(blk.mamba, x[:, s:s + chunk], states)  # (B, c, D)
+            outs.append(y)
+        h = h + blk.norm1(torch.cat(outs, dim=1))  # (B, T, D); drop-path is the identity in eval
+    return h
 
 
 class METST(nn.Module):
@@ -130,12 +171,23 @@ class METST(nn.Module):
         return spot, self.fc_recog(hr)  # (B, T), (B, T, emo + 1)
 
     @torch.no_grad()
-    def predict_video(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Whole-video inference on one (C, T) sequence of any length: (T,) scores, (T, emo + 1) logits."""
+    def predict_video(self, seq: torch.Tensor, chunk: int | None = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+        """Whole-video inference on one (C, T) sequence of any length: (T,) scores, (T, emo + 1) logits.
+
+        Above ``chunk`` frames the Mamba layers run chunk by chunk with their states carried
+        (:func:`mamba_forward`): the same outputs as one pass, memory bounded by the chunk, time linear in T.
+        """
         was = self.training
         self.eval()
         dev = next(self.parameters()).device
-        spot, logits = self(torch.as_tensor(seq, dtype=torch.float32, device=dev)[None])  # (1, T), (1, T, K)
+        x = torch.as_tensor(seq, dtype=torch.float32, device=dev)[None]  # (1, C, T)
+        if chunk is None or x.shape[-1] <= chunk:
+            spot, logits = self(x)  # (1, T), (1, T, K)
+        else:
+            h = self.stem(x).transpose(1, 2)  # (1, T, D)
+            hs = _trunk_chunked(self.spot_path, h, chunk)
+            hr = _trunk_chunked(self.recog_path, h, chunk) if self.paths == "separate" else hs
+            spot, logits = torch.sigmoid(self.fc_spot(hs)).squeeze(-1), self.fc_recog(hr)
         self.train(was)
         return spot[0].cpu(), logits[0].cpu()
 

@@ -18,11 +18,10 @@ from __future__ import annotations
 import contextlib
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from melib.models.metst import METST, used_parameters
-from melib.ssm import Mamba, selective_scan
+from melib.models.metst import METST, mamba_forward, used_parameters
+from melib.ssm import Mamba
 
 
 def parameter_counts(model: METST) -> dict[str, int]:
@@ -57,28 +56,13 @@ def mac_counts(model: METST, T: int) -> dict[str, int]:
     return out
 
 
-def mamba_fused_forward(m: Mamba, x: torch.Tensor) -> torch.Tensor:
-    """Mamba's forward read straight from its weights (as mamba_inner_fn does): (B, L, D) -> (B, L, D)."""
-    L = x.shape[1]
-    xz = F.linear(x, m.in_proj.weight, m.in_proj.bias).transpose(1, 2)  # (B, 2 di, L)
-    u, z = xz.chunk(2, dim=1)  # (B, di, L) each
-    u = F.conv1d(u, m.conv1d.weight, m.conv1d.bias, padding=m.conv1d.padding, groups=m.conv1d.groups)
-    u = F.silu(u[..., :L])  # (B, di, L)
-    x_dbl = F.linear(u.transpose(1, 2), m.x_proj.weight)  # (B, L, dr + 2 ds)
-    dt, B, C = torch.split(x_dbl, [m.dt_rank, m.d_state, m.d_state], dim=-1)
-    delta = F.linear(dt, m.dt_proj.weight).transpose(1, 2)  # (B, di, L)
-    A = -torch.exp(m.A_log.float())  # (di, ds)
-    y = selective_scan(u, delta, A, B.transpose(1, 2), C.transpose(1, 2), m.D.float(), z=z,
-                       delta_bias=m.dt_proj.bias.float(), delta_softplus=True)  # (B, di, L)
-    return F.linear(y.transpose(1, 2), m.out_proj.weight, m.out_proj.bias)  # (B, L, D)
-
-
 @contextlib.contextmanager
 def fused_mamba(model: nn.Module):
-    """Temporarily run every Mamba layer through :func:`mamba_fused_forward` (no sub-module calls)."""
+    """Temporarily run every Mamba layer through :func:`~melib.models.metst.mamba_forward` (weights read
+    directly, no sub-module calls: what thop sees under mamba-ssm's fused path)."""
     layers = [m for m in model.modules() if isinstance(m, Mamba)]
     for m in layers:
-        m.forward = (lambda mm: (lambda x: mamba_fused_forward(mm, x)))(m)
+        m.forward = (lambda mm: (lambda x: mamba_forward(mm, x)[0]))(m)
     try:
         yield model
     finally:

@@ -272,5 +272,35 @@ def run_dataset(cfg, dataset, strategy: int = 2, videos: Sequence[VideoSeq] | No
     return run_loso(folds, trainer, loso_dir(cfg, dataset.name, strategy), only=only, progress=progress)
 
 
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m melib.train.metst --dataset casme3 --strategy 2 --fold spNO.1 ...``: one LOSO fold
+    (or all without ``--fold``) into the same cached folder notebooks 08 and 09 read."""
+    import argparse
+
+    import melib
+    from melib.data import open_dataset, prepare
+
+    ap = argparse.ArgumentParser(description="ME-TST LOSO training, one fold or all")
+    ap.add_argument("--dataset", required=True, choices=["casme3", "samm_lv"])
+    ap.add_argument("--strategy", type=int, default=2, choices=[0, 1, 2])
+    ap.add_argument("--fold", default=None, help="held-out subject (default: every fold)")
+    ap.add_argument("--profile", default="paper")
+    ap.add_argument("--data", default="synth")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="build")
+    a = ap.parse_args(argv)
+    cfg = melib.setup(a.profile, a.data, a.device, a.seed, a.out)
+    roots = prepare(cfg)
+    if a.dataset not in roots:
+        raise FileNotFoundError(f"DATA={a.data!r}: no {a.dataset} dataset found (found: {sorted(roots)})")
+    res = run_dataset(cfg, open_dataset(roots[a.dataset]), a.strategy, only=a.fold)
+    print(f"{len(res)} fold(s) in {loso_dir(cfg, a.dataset, a.strategy)}")
+
+
 __all__ = ["NEUTRAL", "VideoSeq", "class_weights", "metst_loss", "training_windows", "build_model", "fit",
-           "predict_windows", "fold_trainer", "predict_videos", "loso_dir", "video_sequences", "run_dataset"]
+           "predict_windows", "fold_trainer", "predict_videos", "loso_dir", "video_sequences", "run_dataset", "main"]
+
+
+if __name__ == "__main__":
+    main()
