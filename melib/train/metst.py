@@ -277,8 +277,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     (or all without ``--fold``) into the same cached folder notebooks 08 and 09 read."""
     import argparse
 
-    import melib
     from melib.data import open_dataset, prepare
+    from melib.params import setup
 
     ap = argparse.ArgumentParser(description="ME-TST LOSO training, one fold or all")
     ap.add_argument("--dataset", required=True, choices=["casme3", "samm_lv"])
@@ -290,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="build")
     a = ap.parse_args(argv)
-    cfg = melib.setup(a.profile, a.data, a.device, a.seed, a.out)
+    cfg = setup(a.profile, a.data, a.device, a.seed, a.out)
     roots = prepare(cfg)
     if a.dataset not in roots:
         raise FileNotFoundError(f"DATA={a.data!r}: no {a.dataset} dataset found (found: {sorted(roots)})")
