@@ -22,7 +22,7 @@ from melib.ssm.scan import (
     selective_scan_fused,
     selective_scan_ref,
 )
-from melib.ssm.ssd import nc_ssd, nc_ssd_ref, ssd_chunked, ssd_matrix, ssd_ref
+from melib.ssm.ssd import nc_ssd, nc_ssd_ref, ssd_chunked, ssd_matrix, ssd_ref, ssd_steps
 
 __all__ = [
     "AttentionMixer",
@@ -39,5 +39,6 @@ __all__ = [
     "ssd_chunked",
     "ssd_matrix",
     "ssd_ref",
+    "ssd_steps",
     "use_backend",
 ]

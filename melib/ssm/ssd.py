@@ -86,14 +86,12 @@ def ssd_ref(x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False):
     return _finish(y, x, D, z)
 
 
-def ssd_chunked(x, dt, A, B, C, chunk_size=64, D=None, z=None, dt_bias=None, dt_softplus=False,
-                initial_states=None, return_final_states=False):
-    """Causal SSD by block decomposition (Mamba-2 sec. 6, listing 1); linear in l for a fixed chunk."""
-    _check(x, dt, A, B, C)
+def ssd_steps(x, dt, A, B, C, chunk_size=64, initial_states=None):
+    """The four steps of the block decomposition (Mamba-2 sec. 6, listing 1), on final dt; a dict of
+    the intermediate tensors, padded to whole chunks (dt = 0 on padding: no decay, no input)."""
     b, l, h, p = x.shape
-    dt = _dt(dt, dt_bias, dt_softplus)
     T = int(chunk_size)
-    pad = (-l) % T  # padded steps: dt = 0 (no decay, no input), outputs dropped
+    pad = (-l) % T
     xs = F.pad(x * dt[..., None], (0, 0, 0, 0, 0, pad)).unflatten(1, (-1, T))  # (b, c, T, h, p)
     Bh = F.pad(_heads(B, h), (0, 0, 0, 0, 0, pad)).unflatten(1, (-1, T))  # (b, c, T, h, n)
     Ch = F.pad(_heads(C, h), (0, 0, 0, 0, 0, pad)).unflatten(1, (-1, T))  # (b, c, T, h, n)
@@ -101,7 +99,7 @@ def ssd_chunked(x, dt, A, B, C, chunk_size=64, D=None, z=None, dt_bias=None, dt_
     a_cum = a.cumsum(-1)  # (b, h, c, T)
     # 1. diagonal blocks: y = (C B^T o L) x inside each chunk
     L = torch.exp(segsum(a))  # (b, h, c, T, T)
-    y = torch.einsum("bcthn,bcshn,bhcts,bcshp->bcthp", Ch, Bh, L, xs)  # (b, c, T, h, p)
+    y_diag = torch.einsum("bcthn,bcshn,bhcts,bcshp->bcthp", Ch, Bh, L, xs)  # (b, c, T, h, p)
     # 2. state of each chunk from its own inputs, decayed to the chunk end
     decay_out = torch.exp(a_cum[..., -1:] - a_cum)  # (b, h, c, T)
     states = torch.einsum("bcshn,bhcs,bcshp->bchpn", Bh, decay_out, xs)  # (b, c, h, p, n)
@@ -112,10 +110,28 @@ def ssd_chunked(x, dt, A, B, C, chunk_size=64, D=None, z=None, dt_bias=None, dt_
     for k in range(states.shape[1]):
         starts.append(s)
         s = chunk_decay[:, :, k, None, None] * s + states[:, k]  # (b, h, p, n)
+    starts = torch.stack(starts, 1)  # (b, c, h, p, n)
     # 4. off-diagonal blocks: read the incoming state out with C, decayed from the chunk start
-    y = y + torch.einsum("bcthn,bchpn,bhct->bcthp", Ch, torch.stack(starts, 1), torch.exp(a_cum))
-    y = _finish(y.flatten(1, 2)[:, :l], x, D, z)  # (b, l, h, p)
-    return (y, s) if return_final_states else y
+    y_off = torch.einsum("bcthn,bchpn,bhct->bcthp", Ch, starts, torch.exp(a_cum))  # (b, c, T, h, p)
+    return {"L": L, "y_diag": y_diag, "states": states, "starts": starts, "final": s, "y_off": y_off}
+
+
+def ssd_chunked(x, dt, A, B, C, chunk_size=64, D=None, z=None, dt_bias=None, dt_softplus=False,
+                initial_states=None, return_final_states=False):
+    """Causal SSD by block decomposition (:func:`ssd_steps`); linear in l for a fixed chunk size.
+
+    On CUDA with the mamba_ssm backend this calls its fused ``mamba_chunk_scan_combined`` instead.
+    """
+    _check(x, dt, A, B, C)
+    from melib.ssm.backend import backend, kernels
+
+    if backend(x.device) == "mamba_ssm":
+        return kernels(require=True).mamba_chunk_scan_combined(
+            x, dt, A, B, C, chunk_size, D=D, z=z, dt_bias=dt_bias, initial_states=initial_states,
+            dt_softplus=dt_softplus, return_final_states=return_final_states)
+    st = ssd_steps(x, _dt(dt, dt_bias, dt_softplus), A, B, C, chunk_size, initial_states)
+    y = _finish((st["y_diag"] + st["y_off"]).flatten(1, 2)[:, : x.shape[1]], x, D, z)  # (b, l, h, p)
+    return (y, st["final"]) if return_final_states else y
 
 
 def nc_weight(dt, A, scale="dt_a"):
