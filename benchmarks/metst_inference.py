@@ -2,37 +2,20 @@
 
     python benchmarks/metst_inference.py --profile paper --device auto --lengths 1000 10000 100000
 
-One forward of the whole (10, T) sequence per length (median of --reps after one warm-up), printed as
-seconds and microseconds per frame, then time(T_max) / time(T_prev) against the length ratio: linear
+One forward of the whole (10, T) sequence per length, the lengths interleaved over --reps rounds and the
+fastest round kept (robust to other jobs sharing the CPU), printed as seconds and microseconds per frame, then time(T_max) / time(T_prev) against the length ratio: linear
 scaling gives the length ratio (the README's goal: time(100k) / time(10k) <= 12).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
+from melib.models.metst_cost import inference_seconds
 from melib.params import pick_device, profile_section
 from melib.train.metst import build_model
-
-
-def time_video(model, T: int, reps: int, device: torch.device) -> float:
-    """Median seconds of ``model.predict_video`` on a random (10, T) sequence."""
-    x = torch.randn(10, T, device=device)
-    model.predict_video(x[:, : min(T, 256)])  # warm-up
-    out = []
-    for _ in range(reps):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        model.predict_video(x)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        out.append(time.perf_counter() - t0)
-    return statistics.median(out)
 
 
 def main() -> None:
@@ -47,10 +30,8 @@ def main() -> None:
     model = build_model(hp).to(dev).eval()
     print(f"profile={a.profile} d={hp.dim} depth={hp.depth} d_state={hp.d_state} device={dev} "
           f"threads={torch.get_num_threads()}")
-    secs = []
-    for T in lengths:
-        s = time_video(model, T, a.reps, dev)
-        secs.append(s)
+    secs = inference_seconds(model, lengths, a.reps, dev)
+    for T, s in zip(lengths, secs):
         print(f"T={T:>7d}  {s:9.3f} s  {1e6 * s / T:8.1f} us/frame")
     if len(lengths) > 1:
         r_t, r_n = secs[-1] / secs[-2], lengths[-1] / lengths[-2]

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 
 import torch
 from torch import nn
@@ -79,3 +80,22 @@ def thop_counts(model: METST, T: int, fused: bool = True) -> tuple[int, int]:
     with ctx:
         macs, params = thop.profile(model, inputs=(x,), verbose=False)
     return int(macs), int(params)
+
+
+def inference_seconds(model: METST, lengths, reps: int = 3, device: torch.device | None = None) -> list[float]:
+    """Seconds of whole-video inference (:meth:`METST.predict_video`) per length: random (C, T) inputs,
+    lengths interleaved over ``reps`` rounds, fastest round kept (robust to other jobs on the CPU)."""
+    device = device or next(model.parameters()).device
+    xs = {T: torch.randn(model.in_channels, T, device=device) for T in lengths}
+    model.predict_video(xs[lengths[0]][:, :256])  # warm-up
+    best = {T: float("inf") for T in lengths}
+    for _ in range(reps):
+        for T in lengths:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            model.predict_video(xs[T])
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            best[T] = min(best[T], time.perf_counter() - t0)
+    return [best[T] for T in lengths]
