@@ -129,3 +129,19 @@ class SSSDBlock(nn.Module):
         g = windows.gather(xp, keep, w)  # (B, K*w*w, C)
         g = g + self.drop_path(self.mlp(self.norm2(g)))
         return windows.scatter(g, keep, xp, w)[..., :H, :W]  # (B, C, H, W)
+
+
+def cost_vs_sparsity(block: SSSDBlock, x: torch.Tensor, sparsities, repeats: int = 2):
+    """Forward seconds of ``block`` on ``x`` and tokens through its mixer/MLP, per sparsity (a DataFrame)."""
+    import pandas as pd
+
+    from melib.ssm.bench import time_call
+
+    order = window_importance(x, block.window).argsort(dim=1, descending=True)  # (B, nW)
+    rows = []
+    with torch.no_grad():
+        for s in sparsities:
+            keep = order[:, : n_kept(order.shape[1], s)]
+            rows.append({"sparsity": s, "windows": keep.shape[1], "tokens": keep.shape[1] * block.window**2,
+                         "seconds": time_call(lambda k=keep: block(x, k), repeats)})
+    return pd.DataFrame(rows)

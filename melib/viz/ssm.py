@@ -61,13 +61,14 @@ def plot_timings(df, title="Forward time vs sequence length (CPU)"):
     return fig
 
 
-def plot_importance(panels: dict, window: int = 4):
-    """Heat maps ({title: (H, W) array}); a window grid on each."""
+def plot_importance(panels: dict, window: int = 4, grid: dict | None = None):
+    """Heat maps ({title: (H, W) array}) with a window grid (``grid`` overrides the side per title, 0 = none)."""
     fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.3), squeeze=False)
     for ax, (name, img) in zip(axes[0], panels.items()):
         im = ax.imshow(np.asarray(img), cmap="inferno")
         H, W = np.asarray(img).shape
-        if H > 2 * window:
+        window = (grid or {}).get(name, window)
+        if window:
             for k in range(window, H, window):
                 ax.axhline(k - 0.5, color="w", lw=0.3)
             for k in range(window, W, window):
