@@ -15,6 +15,8 @@ EVENT_COLORS = {"micro": "tab:red", "macro": "tab:orange", "head": "0.6", "blink
 def _off(ax):
     ax.set_xticks([])
     ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
 
 
 def _legend_wheel(fig, rect=(0.92, 0.08, 0.07, 0.07 * 1.0)):
