@@ -197,9 +197,14 @@ def magnify_flows(magnifier: FlowMagnifier, flows: torch.Tensor, alpha: float) -
     return magnifier(flows, torch.full((flows.shape[0],), float(alpha)))
 
 
-def gain(out: torch.Tensor, flows: torch.Tensor) -> float:
-    """Least-squares gain <out, flows> / <flows, flows>: the scale the magnifier actually applied."""
-    return float((out * flows).sum() / (flows * flows).sum().clamp_min(1e-12))
+def gain(out: torch.Tensor, flows: torch.Tensor, moving: float = 0.75) -> float:
+    """The scale the magnifier applied: median over the moving pixels (|OF_ori| above its ``moving``
+    quantile) of the per-pixel projection <OF_mag, OF_ori> / |OF_ori|^2. Median and moving pixels keep
+    it robust to the estimator's isolated outlier vectors. (N, 2, H, W) x 2 -> float."""
+    mag = flows.norm(dim=1)  # (N, H, W)
+    sel = mag > torch.quantile(mag.flatten(), moving)
+    per_pixel = (out * flows).sum(1) / mag.clamp_min(1e-12) ** 2  # (N, H, W)
+    return float(per_pixel[sel].median())
 
 
 def error_table(magnifier: FlowMagnifier, flows: torch.Tensor, alphas, truth: torch.Tensor | None = None):

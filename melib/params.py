@@ -68,7 +68,7 @@ PROFILES: dict[str, dict[str, dict]] = {
     "magnify": {  # flow magnifier; keys documented in melib/magnify.py
         "smoke": dict(base=8, levels=3, alpha_code="constant", size=32, n_flows=8, steps=300, batch=4, lr=5e-3,
                       alpha_low=1.0, alpha_high=4.0, method="tvl1"),
-        "teach": dict(base=16, levels=4, alpha_code="constant", size=64, n_flows=48, steps=500, batch=8, lr=2e-3,
+        "teach": dict(base=16, levels=4, alpha_code="constant", size=64, n_flows=48, steps=400, batch=8, lr=3e-3,
                       alpha_low=1.0, alpha_high=4.0, method="tvl1"),
         "paper": dict(base=64, levels=5, alpha_code="constant", size=224, n_flows=None, steps=20000, batch=16,
                       lr=1e-4, alpha_low=1.0, alpha_high=4.0, method="tvl1"),
@@ -95,7 +95,7 @@ PROFILES: dict[str, dict[str, dict]] = {
             "ablation_folds": 1,
         },
         "teach": {
-            "size": 64, "depths": [2, 2, 2, 2], "dims": [16, 32, 48, 64], "heads": [1, 2, 2, 4], "d_state": 16,
+            "size": 64, "depths": [2, 2, 2, 2], "dims": [16, 32, 64, 64], "heads": [1, 2, 2, 4], "d_state": 16,
             "drop_path": 0.0, "res_width": 8, "image_channels": 3, "mag_base": 8, "mag_levels": 3,
             "alpha_code": "constant", "fusion": "concat", "window": 4, "flow_method": "farneback",
             "epochs": 8, "finetune_epochs": 4, "batch": 16, "lr": 1e-3, "weight_decay": 0.05, "mixup": 0.8,
