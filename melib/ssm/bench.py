@@ -16,15 +16,19 @@ from melib.ssm.scan import selective_scan_chunked, selective_scan_fused, selecti
 from melib.ssm.ssd import nc_ssd, ssd_chunked
 
 
-def time_call(fn, repeats: int = 3) -> float:
-    """Best wall-clock seconds of ``fn()`` over ``repeats`` runs (after one warm-up when repeats > 1)."""
+def time_call(fn, repeats: int = 3, clock=time.perf_counter) -> float:
+    """Best seconds of ``fn()`` over ``repeats`` runs (after one warm-up when repeats > 1).
+
+    ``clock=time.process_time`` counts this process's CPU time only: on a machine shared with other
+    jobs it is steadier than wall-clock time (use it single-threaded, where both agree when idle).
+    """
     if repeats > 1:
         fn()
     best = float("inf")
     for _ in range(max(1, repeats)):
-        t = time.perf_counter()
+        t = clock()
         fn()
-        best = min(best, time.perf_counter() - t)
+        best = min(best, clock() - t)
     return best
 
 
@@ -65,18 +69,19 @@ MIXERS = {
 CAPPED = ("recurrence (loop)", "softmax attention")
 
 
-def timings(lengths, d_inner=128, d_state=16, chunk=64, repeats=2, ref_max_len=4096, methods=None):
+def timings(lengths, d_inner=128, d_state=16, chunk=64, repeats=2, ref_max_len=4096, methods=None, batch=1,
+            clock=time.perf_counter):
     """Forward seconds per method and length; the methods in CAPPED stop at ``ref_max_len``."""
     rows = []
     for L in lengths:
-        inputs = {"scan": scan_inputs(L, d_inner, d_state), "ssd": ssd_inputs(L, d_inner, d_state)}
+        inputs = {"scan": scan_inputs(L, d_inner, d_state, batch), "ssd": ssd_inputs(L, d_inner, d_state, batch=batch)}
         for name in methods or MIXERS:
             if name in CAPPED and L > ref_max_len:
                 continue
             kind, fn = MIXERS[name]
             with torch.no_grad():
                 rows.append({"method": name, "L": L,
-                             "seconds": time_call(partial(fn, inputs[kind], chunk), repeats)})
+                             "seconds": time_call(partial(fn, inputs[kind], chunk), repeats, clock)})
     return pd.DataFrame(rows)
 
 

@@ -99,10 +99,12 @@ def ssd_steps(x, dt, A, B, C, chunk_size=64, initial_states=None):
     a_cum = a.cumsum(-1)  # (b, h, c, T)
     # 1. diagonal blocks: y = (C B^T o L) x inside each chunk
     L = torch.exp(segsum(a))  # (b, h, c, T, T)
-    y_diag = torch.einsum("bcthn,bcshn,bhcts,bcshp->bcthp", Ch, Bh, L, xs)  # (b, c, T, h, p)
+    scores = torch.einsum("bcthn,bcshn->bchts", Ch, Bh) * L.transpose(1, 2)  # (b, c, h, T, T)
+    y_diag = torch.einsum("bchts,bcshp->bcthp", scores, xs)  # (b, c, T, h, p)
     # 2. state of each chunk from its own inputs, decayed to the chunk end
     decay_out = torch.exp(a_cum[..., -1:] - a_cum)  # (b, h, c, T)
-    states = torch.einsum("bcshn,bhcs,bcshp->bchpn", Bh, decay_out, xs)  # (b, c, h, p, n)
+    Bd = Bh * decay_out.permute(0, 2, 3, 1)[..., None]  # (b, c, T, h, n)
+    states = torch.einsum("bcshn,bcshp->bchpn", Bd, xs)  # (b, c, h, p, n)
     # 3. chain the chunk states in order (c steps; linear in l)
     s = x.new_zeros(b, h, p, Bh.shape[-1]) if initial_states is None else initial_states  # (b, h, p, n)
     chunk_decay = torch.exp(a_cum[..., -1])  # (b, h, c)
@@ -112,7 +114,8 @@ def ssd_steps(x, dt, A, B, C, chunk_size=64, initial_states=None):
         s = chunk_decay[:, :, k, None, None] * s + states[:, k]  # (b, h, p, n)
     starts = torch.stack(starts, 1)  # (b, c, h, p, n)
     # 4. off-diagonal blocks: read the incoming state out with C, decayed from the chunk start
-    y_off = torch.einsum("bcthn,bchpn,bhct->bcthp", Ch, starts, torch.exp(a_cum))  # (b, c, T, h, p)
+    Cd = Ch * torch.exp(a_cum).permute(0, 2, 3, 1)[..., None]  # (b, c, T, h, n)
+    y_off = torch.einsum("bcthn,bchpn->bcthp", Cd, starts)  # (b, c, T, h, p)
     return {"L": L, "y_diag": y_diag, "states": states, "starts": starts, "final": s, "y_off": y_off}
 
 
@@ -146,10 +149,12 @@ def nc_weight(dt, A, scale="dt_a"):
 def nc_ssd(x, dt, A, B, C, D=None, z=None, dt_bias=None, dt_softplus=False, scale="dt_a"):
     """NC-SSD: Y = C (B^T (x * m)) + D * x, global linear attention in O(l * n * p) per head."""
     _check(x, dt, A, B, C)
-    h = x.shape[2]
+    b, l, h, p = x.shape
+    g = B.shape[2]
     m = nc_weight(_dt(dt, dt_bias, dt_softplus), A, scale)  # (b, l, h)
-    kv = torch.einsum("blhn,blhp->bhnp", _heads(B, h), x * m[..., None])  # (b, h, n, p) one global state
-    y = torch.einsum("blhn,bhnp->blhp", _heads(C, h), kv)  # (b, l, h, p)
+    xm = (x * m[..., None]).reshape(b, l, g, h // g, p)  # (b, l, g, r, p): heads of a group share B, C
+    kv = torch.einsum("blgn,blgrp->bgnrp", B, xm)  # (b, g, n, r, p) one global state per head
+    y = torch.einsum("blgn,bgnrp->blgrp", C, kv).reshape(b, l, h, p)  # (b, l, h, p)
     return _finish(y, x, D, z)
 
 
