@@ -1,6 +1,7 @@
 """ME-TST ROI features (melib.flow.roi): geometry, pooling, global-motion removal, fast == plain,
 caching, bad input, and the whole-video sequence."""
 
+import os
 from types import SimpleNamespace
 
 import cv2
@@ -131,6 +132,11 @@ def test_cache_and_changed_parameter(clip, plain, tmp_path, monkeypatch):
     roi_features(clip, K, stop=20, workers=1, params={"winsize": 11}, cache_dir=tmp_path)  # a parameter
     roi_features(clip, K, stop=20, workers=1, params={"winsize": 11}, cache_dir=tmp_path)
     assert len(calls) == 3
+    path = clip.frame_paths[5]
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # a regenerated frame file
+    roi_features(clip, K, stop=20, workers=1, params={"winsize": 11}, cache_dir=tmp_path)
+    assert len(calls) == 4
 
 
 def test_sequence_chains_windows(clip, plain):

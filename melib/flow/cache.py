@@ -22,6 +22,15 @@ def cache_key(key: dict) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
+def file_stamp(paths) -> str:
+    """Digest of (path, size, mtime) of files: a regenerated or replaced frame changes the key."""
+    stamps = []
+    for p in paths:
+        st = os.stat(p)
+        stamps.append(f"{p}|{st.st_size}|{st.st_mtime_ns}")
+    return hashlib.sha1("\n".join(stamps).encode()).hexdigest()[:16]
+
+
 def cached_array(folder: str | Path | None, prefix: str, key: dict,
                  compute: Callable[[], np.ndarray]) -> np.ndarray:
     """Load ``folder/prefix-<hash>.npy`` if present, else ``compute()``, save it and return it.

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from melib.flow.cache import cached_array
+from melib.flow.cache import cached_array, file_stamp
 from melib.flow.estimators import estimate
 
 
@@ -26,10 +26,11 @@ def onset_apex_flow(clip, method: str = "tvl1", size: int = 128, cache_dir: str 
     """Flow from the clip's onset frame to its apex frame at ``size x size`` -> ``(2, size, size)``.
 
     ``cache_dir`` (e.g. ``cfg.cache("flow")``) caches the result keyed by the clip's onset/apex frame
-    paths, the method, the size and ``params``. A clip whose apex equals its onset gives zero flow.
+    files (path, size, modification time), the method, the size and ``params``. A clip whose apex equals its onset gives zero flow.
     """
-    key = {"kind": "onset_apex", "onset": str(clip.frame_path(clip.onset)),
-           "apex": str(clip.frame_path(clip.apex)), "method": method, "size": int(size), "params": params}
+    files = [clip.frame_path(clip.onset), clip.frame_path(clip.apex)]
+    key = {"kind": "onset_apex", "onset": str(files[0]), "apex": str(files[1]), "stamp": file_stamp(files),
+           "method": method, "size": int(size), "params": params}
 
     def compute() -> np.ndarray:
         a, b = _resized_gray(clip, clip.onset, size), _resized_gray(clip, clip.apex, size)

@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from melib import faces
-from melib.flow.cache import cache_key, cached_array
+from melib.flow.cache import cached_array, file_stamp
 from melib.flow.estimators import FARNEBACK_METST, check_flow
 
 CROP = 320
@@ -332,7 +332,7 @@ def _compute(video, k: int, starts: list[int], fast: bool, workers: int, params:
 
 def _key(video, k: int, start: int, stop: int, fast: bool, params: dict | None) -> dict:
     reader = FrameReader(video)
-    frames = cache_key({"paths": [str(p) for p in reader.paths]}) if reader.paths else reader.name
+    frames = file_stamp(reader.paths) if reader.paths else reader.name  # paths, sizes, mtimes
     return {"video": reader.name, "frames": frames, "n": reader.n, "k": k, "start": start, "stop": stop,
             "fast": fast, "pad": PAD if fast else 0, "farneback": {**FARNEBACK_METST, **(params or {})},
             "rois": {n: [list(v[0]), *v[1:]] for n, v in ROIS.items()}, "max_realign": MAX_REALIGN}
