@@ -66,6 +66,22 @@ def test_gradients_equal_recurrence(fn, groups):
         torch.testing.assert_close(g1, g0, rtol=1e-9, atol=1e-9, msg=f"gradient of {name}")
 
 
+@pytest.mark.parametrize("block_elements", [1, 50, 700])
+def test_fused_blocks_of_any_size_equal_recurrence(monkeypatch, block_elements):
+    monkeypatch.setattr(scan, "BLOCK_ELEMENTS", block_elements)  # b*d*n = 48: 1, 1 and 14 steps per block
+    kw = inputs(2, 6, 4, 37, groups=2, seed=4)
+    assert scan._block_size(2, 6, 4, 37) == max(1, block_elements // 48)
+    leaves = ["u", "delta", "A", "B", "C"]
+    outs = []
+    for f in (selective_scan_ref, selective_scan_fused):
+        ins = {k: (v.clone().requires_grad_() if k in leaves else v) for k, v in kw.items()}
+        y, h = f(**ins, return_last_state=True)
+        (y.cos().sum() + h.sum()).backward()
+        outs.append([y, h] + [ins[k].grad for k in leaves])
+    for a, b in zip(*outs):
+        torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-9)
+
+
 def test_fused_backward_passes_gradcheck():
     kw = inputs(1, 2, 3, 9, seed=2)
     args = [kw[k].requires_grad_() for k in ("u", "delta", "A", "B", "C")]
