@@ -48,7 +48,7 @@ def plot_roi_sequence(seq: np.ndarray, intervals, channels: list[str], title: st
 def plot_curves(scores, smoothed, thr: float, probs, gt, gt_labels, pred, pred_labels, emotions,
                 title: str = ""):
     """Paper Fig. 4: per-frame spotting score and emotion probabilities, true intervals shaded."""
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(10, 5.2), sharex=True)
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(11, 5.2), sharex=True)
     a1.plot(scores, lw=0.8, color="0.5", label="spotting score")
     a1.plot(smoothed, lw=1.5, color="k", label="smoothed (box 2 k_p)")
     a1.axhline(thr, color="tab:red", ls="--", lw=1, label="threshold")
@@ -58,7 +58,7 @@ def plot_curves(scores, smoothed, thr: float, probs, gt, gt_labels, pred, pred_l
                 label="spotted interval" if i == 0 else None)
     a1.set_ylim(-0.02, 1.1)
     a1.set_ylabel("spot")
-    a1.legend(loc="upper right", fontsize=7, ncol=5)
+    a1.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
     names = list(emotions) + ["neutral"]
     for c in range(probs.shape[1]):
         a2.plot(probs[:, c], lw=1.1, color=EMOTION_COLOURS[c % len(EMOTION_COLOURS)], label=names[c])
@@ -70,7 +70,7 @@ def plot_curves(scores, smoothed, thr: float, probs, gt, gt_labels, pred, pred_l
     a2.set_ylim(-0.17, 1.1)
     a2.set_ylabel("p(emotion)")
     a2.set_xlabel("frame")
-    a2.legend(loc="upper right", fontsize=7, ncol=5)
+    a2.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
