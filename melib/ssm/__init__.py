@@ -6,6 +6,7 @@
 - :mod:`melib.ssm.mixers`: token mixers for 2-D maps (:class:`NCSSDMixer`, :class:`AttentionMixer`).
 - :mod:`melib.ssm.windows`: 4x4-window gather/scatter used by the sparse blocks.
 - :mod:`melib.ssm.backend`: :func:`backend`, :func:`use_backend`.
+- :mod:`melib.ssm.bench`: timing/accuracy helpers (benchmarks/ssm_speed.py, notebook 04).
 
 Profile keys (``cfg.ssm``, notebooks 04 and 05): ``lengths`` (sequence lengths of the timing plot),
 ``ref_max_len`` (longest length the step-by-step recurrence is timed at), ``d_inner``, ``d_state``,
