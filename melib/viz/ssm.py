@@ -57,6 +57,8 @@ def plot_timings(df, title="Forward time vs sequence length (CPU)"):
     ax.loglog(L, base * L / L[0], "k:", lw=0.8, label="O(L)")
     ax.loglog(L, base * (L / L[0]) ** 2, "k--", lw=0.8, label="O(L^2)")
     ax.set(xlabel="sequence length L", ylabel="seconds", title=title)
+    ax.set_xticks(L, [str(int(v)) for v in L])
+    ax.xaxis.set_minor_locator(plt.NullLocator())
     ax.legend(frameon=False, fontsize=8)
     return fig
 
