@@ -24,6 +24,8 @@ def test_shapes_through_every_stage():
     assert seen == model.stage_shapes(3) == [(3, 8, 16, 16), (3, 16, 8, 8), (3, 16, 4, 4), (3, 16, 2, 2)]
     assert out.logits.shape == (3, 5) and out.flow_mag.shape == (3, 2, 64, 64)
     assert model.cfg.genes_per_stage == [1, 2, 1, 1]  # one ratio per pair of blocks (ceil(depth / 2))
+    # 16x16 and 8x8 maps hold 16 and 4 windows of 4x4; the 4x4 and 2x2 maps of stages 3-4 hold one each
+    assert model.inert_genes() == [False, False, False, True, True]
     counts = model.param_counts()
     assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
 

@@ -32,7 +32,7 @@ from torch import nn
 
 from melib.magnify import FlowMagnifier
 from melib.models.resnet import ResNet18
-from melib.sparse import SSSDBlock, select_windows, window_importance
+from melib.sparse import SSSDBlock, stage_windows
 
 
 @dataclass
@@ -155,17 +155,16 @@ class Stage(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, ratios: list[float] | None) -> torch.Tensor:
-        order = None
-        if ratios is not None:
-            # (B, nW) window indices, most important first
-            order = select_windows(window_importance(x, self.window), 0.0)
-        for j, block in enumerate(self.blocks):
-            keep = None
-            if order is not None:
-                n_keep = max(1, int(order.shape[1] * (1.0 - ratios[j // 2])))
-                keep = order[:, :n_keep]  # (B, k) kept window indices
-            x = block(x, keep=keep)  # (B, C, h, w)
+        keeps = [None] * len(self.blocks)
+        if ratios is not None:  # importance sorted once at the stage input; block j uses ratio j // 2
+            keeps = stage_windows(x, [ratios[j // 2] for j in range(len(self.blocks))], self.window)
+        for block, keep in zip(self.blocks, keeps):
+            x = block(x, keep=keep)  # (B, C, h, w); keep (B, k) kept window indices or None
         return x
+
+    def n_windows(self, h: int, w: int) -> int:
+        """Windows of a (h, w) map (padded to multiples of ``window``): 1 means sparsity cannot act."""
+        return math.ceil(h / self.window) * math.ceil(w / self.window)
 
 
 class AMMSM(nn.Module):
@@ -235,6 +234,12 @@ class AMMSM(nn.Module):
         """Feature-map shape after stem and each stage, for an input of ``cfg.size`` (a glossary aid)."""
         s = self.cfg.size
         return [(batch, c, s // 2 ** (i + 2), s // 2 ** (i + 2)) for i, c in enumerate(self.cfg.dims)]
+
+    def inert_genes(self) -> list[bool]:
+        """Per gene: True where its stage holds a single window at ``cfg.size`` (the ratio cannot prune)."""
+        shapes = self.stage_shapes()
+        return [st.n_windows(*shapes[i][-2:]) == 1 for i, st in enumerate(self.stages)
+                for _ in range(self.cfg.genes_per_stage[i])]
 
     def param_counts(self) -> dict[str, int]:
         """Parameters per part (notebook 06's table)."""

@@ -16,7 +16,8 @@ Profile keys (``cfg.ammsm``): the model's (:attr:`melib.models.ammsm.AMMSMConfig
 ``finetune_epochs``, ``batch``, ``lr``, ``weight_decay``, ``mixup`` (Beta parameter, 0 = off),
 ``mesa_weight``, ``mesa_start`` (fraction of training), ``ema_decay``, ``val_frac``, ``population``,
 ``parents``, ``generations``, ``mutation_prob``, ``max_folds`` (None = every subject), ``protocols``,
-``amplitudes`` (notebook 07's sweep), ``ablation_folds`` (folds per Table III / amplitude run), ``latency_batch``.
+``amplitudes`` (notebook 07's sweep), ``ablation_folds`` (folds per Table III / amplitude run), ``latency_batch``,
+``latency_reps`` (timed training steps per model in Table III).
 
 CLI (one fold per call, to spread folds over machines)::
 
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +113,15 @@ def fitness(model: AMMSM, data: ClipTensors, val_idx, cand: Candidate) -> float:
     return -float(F.cross_entropy(logits, data.batch(val_idx)[2]))
 
 
+def batch_slices(n: int, size: int) -> list[slice]:
+    """Mini-batches covering range(n); a last batch of one sample joins the one before it (BatchNorm
+    cannot train on a single sample when the last stage's map is 1x1)."""
+    starts = list(range(0, n, size))
+    if len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    return [slice(a, b) for a, b in zip(starts, starts[1:] + [n])]
+
+
 def train_phase(model: AMMSM, data: ClipTensors, idx, hp, epochs: int, sample, epoch0: int, e_r: int,
                 generator: torch.Generator, teacher: EMATeacher | None = None, desc: str = "train") -> list[float]:
     """Train ``epochs`` epochs on ``idx``; ``sample()`` -> Candidate gives each step's (ratios, alpha).
@@ -120,7 +129,7 @@ def train_phase(model: AMMSM, data: ClipTensors, idx, hp, epochs: int, sample, e
     Returns the mean total loss per epoch. ``epoch0``/``e_r`` place the phase on eq. 2's schedule.
     """
     idx = np.asarray(idx)
-    steps = max(1, math.ceil(len(idx) / hp.batch)) * epochs
+    steps = max(1, len(batch_slices(len(idx), hp.batch))) * epochs
     opt = torch.optim.AdamW(model.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
     n_cls, losses, device = len(data.classes), [], next(model.parameters()).device
@@ -128,8 +137,8 @@ def train_phase(model: AMMSM, data: ClipTensors, idx, hp, epochs: int, sample, e
         model.train()
         perm = idx[torch.randperm(len(idx), generator=generator).numpy()]
         total = 0.0
-        for i in range(0, len(perm), hp.batch):
-            flow, onset, y = (t.to(device) for t in data.batch(perm[i:i + hp.batch]))  # (b,2,S,S), (b,C,S,S), (b,)
+        for sl in batch_slices(len(perm), hp.batch):
+            flow, onset, y = (t.to(device) for t in data.batch(perm[sl]))  # (b,2,S,S), (b,C,S,S), (b,)
             (flow, onset), target, _ = mixup([flow, onset], F.one_hot(y, n_cls).float(), hp.mixup, generator)
             cand = sample()
             out, alpha = _forward(model, flow, onset, cand)
@@ -195,6 +204,9 @@ def run_protocol(cfg, dataset_key: str, protocol_name: str, out_dir: Path, only:
                  max_folds: int | None = None, synth: dict | None = None, **switches):
     """LOSO over one protocol with the profile's settings -> (list[FoldResult], ClipTensors).
 
+    Folds live in ``out_dir/run-<hash>/<subject>/`` (:func:`run_key`): a re-run with the same settings
+    resumes, a changed setting trains afresh.
+
     ``max_folds`` overrides ``cfg.ammsm.max_folds``; ``synth`` = SynthME overrides (e.g. a fixed
     ``amplitude``); ``switches`` = model switches (``magnifier``, ``sparse``, ``backbone``).
     """
@@ -212,8 +224,22 @@ def run_protocol(cfg, dataset_key: str, protocol_name: str, out_dir: Path, only:
     if limit is not None:
         folds = folds[:limit]
     model_cfg = AMMSMConfig.from_profile(hp, n_classes=len(proto.classes), **switches)
+    out_dir = Path(out_dir) / run_key(hp, model_cfg, cfg.seed, synth)
     results = run_loso(folds, lambda f, d: train_fold(f, d, data, hp, model_cfg, cfg.seed, cfg.device), out_dir, only=only)
     return results, data
+
+
+NOT_TRAINING = ("max_folds", "protocols", "amplitudes", "latency_batch", "latency_reps", "ablation_folds")
+
+
+def run_key(hp, model_cfg: AMMSMConfig, seed: int, synth: dict | None = None) -> str:
+    """Folder name keyed by everything a fold's training reads, so a changed setting re-trains instead of
+    resuming stale folds (keys that only choose which runs to make are left out)."""
+    import hashlib
+
+    train = {k: v for k, v in sorted(vars(hp).items()) if k not in NOT_TRAINING}
+    blob = json.dumps([train, model_cfg.__dict__, seed, synth or {}], sort_keys=True, default=str)
+    return "run-" + hashlib.sha1(blob.encode()).hexdigest()[:10]
 
 
 def step_latency(model_cfg: AMMSMConfig, batch: int, reps: int = 5, device="cpu", seed: int = 0) -> float:

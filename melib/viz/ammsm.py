@@ -76,15 +76,20 @@ def confusion_plot(cm: np.ndarray, classes: list[str], title: str, ax=None):
     return ax.figure
 
 
-def fig4_search(ratios: np.ndarray, alphas: np.ndarray, stage_of_gene: list[int]):
+def fig4_search(ratios: np.ndarray, alphas: np.ndarray, stage_of_gene: list[int], inert=None):
     """Paper Fig. 4: distribution of the chosen sparsity ratio per layer (pair of blocks, blue) and of
-    alpha (orange). ratios (n_runs, n_genes) chosen by the search in each run (fold); alphas (n_runs,)."""
+    alpha (orange). ratios (n_runs, n_genes) chosen by the search in each run (fold); alphas (n_runs,).
+    ``inert`` (n_genes,) bools: genes whose stage holds a single window (they cannot prune), drawn grey."""
     ratios, alphas = np.atleast_2d(ratios), np.atleast_1d(alphas)
+    inert = np.zeros(ratios.shape[1], bool) if inert is None else np.asarray(inert, bool)
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(8, 3.2), gridspec_kw={"width_ratios": [4, 1]})
     rng = np.random.default_rng(0)
     for j in range(ratios.shape[1]):
         jit = rng.uniform(-0.15, 0.15, len(ratios))
-        ax.scatter(np.full(len(ratios), j) + jit, ratios[:, j], color="tab:blue", alpha=0.6, s=18)
+        ax.scatter(np.full(len(ratios), j) + jit, ratios[:, j], color="tab:gray" if inert[j] else "tab:blue",
+                   alpha=0.6, s=18, label="no effect (1 window)" if inert[j] and not inert[:j].any() else None)
+    if inert.any():
+        ax.legend(loc="lower right", fontsize=8)
     ax.set_xticks(range(ratios.shape[1]), [f"S{s + 1}.{k}" for s, k in _gene_labels(stage_of_gene)], rotation=45)
     ax.set_ylim(0, 0.9)
     ax.set_ylabel("sparsity ratio")
