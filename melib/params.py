@@ -121,7 +121,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                   "subjects": None, "strategies": [0, 2], "bench_lengths": [1000, 4000]},
         "teach": {"dim": 32, "depth": 4, "d_state": 16, "d_conv": 4, "expand": 2, "drop_path": 0.2,
                   "epochs": 10, "lr": 3e-3, "batch": 64, "p": 0.55, "paths": "shared", "max_folds": 2,
-                  "subjects": 3, "strategies": [0, 2], "bench_lengths": [1000, 10000, 30000]},
+                  "subjects": 3, "strategies": [0, 2], "bench_lengths": [1000, 3000, 10000]},
         "paper": {"dim": 64, "depth": 12, "d_state": 64, "d_conv": 4, "expand": 2, "drop_path": 0.2,
                   "epochs": 30, "lr": 1e-4, "batch": None, "p": 0.55, "paths": "shared", "max_folds": None,
                   "subjects": None, "strategies": [0, 2], "bench_lengths": [1000, 10000, 100000]},
