@@ -108,3 +108,12 @@ def test_chunked_whole_video_inference_equals_one_pass(paths):
     s_chunk, l_chunk = m.predict_video(x, chunk=32)  # 5 chunks, the last one partial
     assert torch.allclose(s_full, s_chunk, atol=1e-5) and torch.allclose(l_full, l_chunk, atol=1e-4)
     assert s_full.shape == (157,) and l_full.shape == (157, 5)
+
+
+def test_chunked_inference_on_a_long_video_drops_only_negligible_decay():
+    torch.manual_seed(5)
+    m = METST(dim=16, depth=2, d_state=8).eval()
+    x = torch.randn(10, 3000)
+    s_full, l_full = m.predict_video(x, chunk=None)
+    s_chunk, l_chunk = m.predict_video(x, chunk=500)  # the carried state's effect is cut after ~e^-80
+    assert torch.allclose(s_full, s_chunk, atol=1e-5) and torch.allclose(l_full, l_chunk, atol=1e-4)
