@@ -5,9 +5,9 @@ half the JPEG-decode-only rate and at least 100 frames/s on 2 cores).
 
 Generates (once, cached under --out) a SynthME CAS(ME)^3-style video at 1280x720 with a face of
 --face x the width, then times: grey JPEG decode alone (1 and --workers threads), the plain reference
-path (full 320x320 Farneback, one thread) and the fast path (ROI regions, JPEG reduction when the crop
-allows, --workers threads), with the breakdown decode / face+landmarks / flow / pooling (flow and
-pooling are summed over threads, so they can exceed wall time). Features are not cached here.
+path (full 320x320 Farneback, one thread) and the fast path (ROI regions, --workers threads), with
+the breakdown decode / face+landmarks / flow / pooling (flow and pooling are summed over threads, so
+they can exceed wall time). Features are not cached here.
 Besides wall-clock rates it prints CPU-time rates (frames / CPU seconds x cores): what the same work
 gives on dedicated cores when the machine is shared and wall time is inflated.
 """

@@ -113,6 +113,22 @@ def test_fast_path_equals_plain(clip, plain):
     assert np.abs(fast - plain).max() < FAST_TOLERANCE
 
 
+def test_big_face_fast_path_and_opt_in_jpeg_reduction(tmp_path):
+    small = _video(tmp_path / "big", n=20, brow=(4, 9, 14))
+    x0, y0, side = roi.window_geometry(cv2.imread(str(small.frame_paths[0]), 0)).box
+    cx, cy = int(x0 + side / 2), int(y0 + side / 2)
+    for p in small.frame_paths:  # zoom in: a 1920x1080 frame whose crop is > 640 px
+        sub = cv2.imread(str(p), 0)[cy - 90:cy + 90, cx - 160:cx + 160]
+        cv2.imwrite(str(p), cv2.resize(sub, (1920, 1080), interpolation=cv2.INTER_CUBIC))
+    plain = roi_features(small, K, fast=False, workers=2)
+    stats, reduced = {}, {}
+    fast = roi_features(small, K, workers=2, stats=stats)
+    approx = roi_features(small, K, workers=2, stats=reduced, jpeg_reduce=True)
+    assert stats["reduce"] == 1 and np.abs(fast - plain).max() < FAST_TOLERANCE
+    assert reduced["reduce"] == 2  # opt-in: decoded at half size, near but not equal to the reference
+    assert np.abs(approx - plain).max() < 0.25 * np.abs(plain).max()
+
+
 def test_global_motion_is_removed(tmp_path):
     video = _video(tmp_path / "drift", n=22, brow=None, drift=2.5)
     stats = {}

@@ -14,9 +14,13 @@ n // (k // 2) - 1 windows):
 5. Output (10, k): [brow L u, v, brow R u, v, mouth u, v, nose31 u, v, nose35 u, v]; column 0 = 0.
 
 Fast path (``fast=True``, the default; equal to the plain path within :data:`FAST_TOLERANCE`):
-frames are decoded once per video (each frame belongs to two windows) at the largest JPEG reduction
-(1, 2, 4 or 8) that still leaves the crop at least 320 px; Farneback runs only on the padded bounding
-boxes of the ROIs (:data:`PAD` px) instead of the whole 320 x 320 crop; decoding runs in a thread pool.
+frames are decoded once per video (each frame belongs to two windows) in a thread pool; Farneback runs
+only on the padded bounding boxes of the ROIs (:data:`PAD` px) instead of the whole 320 x 320 crop,
+frames of a window in parallel threads (OpenCV releases the GIL).
+Opt-in ``jpeg_reduce=True`` also decodes at the largest JPEG reduction (2, 4 or 8) that leaves the crop
+>= 320 px. It is NOT equal to the reference: libjpeg's reduced decode averages pixels, while the
+reference's INTER_LINEAR resize of the full frame subsamples them (on a 675 px crop, 0.43 px apart at
+a 3.2 px peak), so it is off by default; decoding is not the bottleneck anyway (see README).
 
 Documented repairs: a window whose first frame has no detectable face reuses the previous window's
 landmarks (the next window's for a leading run), with a warning; no face in the whole video is a
@@ -303,11 +307,11 @@ def _geometries(reader: FrameReader, starts: list[int], clock: dict) -> list[Win
 
 
 def _compute(video, k: int, starts: list[int], fast: bool, workers: int, params: dict | None,
-             clock: dict, progress=None) -> np.ndarray:
+             clock: dict, progress=None, jpeg_reduce: bool = False) -> np.ndarray:
     """(len(starts), 10, k) for windows starting at ``starts`` (frames [s, s + k))."""
     plain = FrameReader(video)
     geoms = _geometries(plain, starts, clock)
-    reduce = choose_reduce(min(g.box[2] for g in geoms)) if fast and plain.paths else 1
+    reduce = choose_reduce(min(g.box[2] for g in geoms)) if jpeg_reduce and plain.paths else 1
     reader = FrameReader(video, reduce) if reduce > 1 else plain
     if reduce > 1:
         reader.shape = plain.shape
@@ -330,17 +334,17 @@ def _compute(video, k: int, starts: list[int], fast: bool, workers: int, params:
     return out
 
 
-def _key(video, k: int, start: int, stop: int, fast: bool, params: dict | None) -> dict:
+def _key(video, k: int, start: int, stop: int, fast: bool, params: dict | None, jpeg_reduce: bool) -> dict:
     reader = FrameReader(video)
     frames = file_stamp(reader.paths) if reader.paths else reader.name  # paths, sizes, mtimes
     return {"video": reader.name, "frames": frames, "n": reader.n, "k": k, "start": start, "stop": stop,
-            "fast": fast, "pad": PAD if fast else 0, "farneback": {**FARNEBACK_METST, **(params or {})},
+            "fast": fast, "pad": PAD if fast else 0, "jpeg_reduce": jpeg_reduce, "farneback": {**FARNEBACK_METST, **(params or {})},
             "rois": {n: [list(v[0]), *v[1:]] for n, v in ROIS.items()}, "max_realign": MAX_REALIGN}
 
 
 def roi_features(video, k: int = 30, start: int = 0, stop: int | None = None, fast: bool = True,
                  workers: int = 2, params: dict | None = None, cache_dir: str | Path | None = None,
-                 progress=None, stats: dict | None = None) -> np.ndarray:
+                 progress=None, stats: dict | None = None, jpeg_reduce: bool = False) -> np.ndarray:
     """ME-TST ROI features of frames [start, stop) of a long video -> (n_windows, 10, k) float32.
 
     ``video``: a :class:`melib.data.Video` (or anything with ``frame_paths`` or ``read_frame``/``n_frames``).
@@ -358,9 +362,9 @@ def roi_features(video, k: int = 30, start: int = 0, stop: int | None = None, fa
     clock = stats if stats is not None else {}
 
     def compute():
-        return _compute(video, k, starts, fast, workers, params, clock, progress)
+        return _compute(video, k, starts, fast, workers, params, clock, progress, jpeg_reduce)
 
-    return cached_array(cache_dir, "roi", _key(video, k, start, stop, fast, params), compute)
+    return cached_array(cache_dir, "roi", _key(video, k, start, stop, fast, params, jpeg_reduce), compute)
 
 
 def roi_sequence(video, k: int = 30, fast: bool = True, workers: int = 2, params: dict | None = None,
