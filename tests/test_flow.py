@@ -125,3 +125,29 @@ def test_cache_recomputes_on_changed_parameter(tmp_path):
     b = cached_array(tmp_path, "x", {"video": "v1", "k": 30}, lambda: compute(2))
     c = cached_array(tmp_path, "x", {"video": "v1", "k": 50}, lambda: compute(3))
     assert calls == [1, 3] and (a == 1).all() and (b == 1).all() and (c == 3).all()
+
+
+def test_onset_apex_flow_face_crop(tmp_path):
+    from types import SimpleNamespace
+
+    from skimage import data
+
+    from melib import faces
+    from melib.flow import onset_apex_flow
+
+    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)[0:300, 80:400]
+    onset = np.full((480, 640), 90, np.uint8)
+    onset[100:400, 200:520] = face  # a raw frame: face plus background
+    apex = _moved(onset, np.broadcast_to(np.float32([2.0, -1.0]), onset.shape + (2,)).copy())
+    paths = {1: tmp_path / "1.png", 2: tmp_path / "2.png"}
+    cv2.imwrite(str(paths[1]), onset)
+    cv2.imwrite(str(paths[2]), apex)
+    clip = SimpleNamespace(subject="s", clip="c", onset=1, apex=2, frame_path=paths.get,
+                           read_frame=lambda n, gray=True: cv2.imread(str(paths[n]), 0))
+    x0, y0, x1, y1 = faces.face_box(faces.landmarks(onset), 1.2)
+    flow = onset_apex_flow(clip, "farneback", 64, crop=1.2)  # (2, 64, 64)
+    scale = 64 / min(x1 - x0, y1 - y0)
+    centre = flow[:, 16:48, 16:48].reshape(2, -1).mean(1)
+    assert np.allclose(centre, [2.0 * scale, -1.0 * scale], atol=0.1), (centre, scale)
+    whole = onset_apex_flow(clip, "farneback", 64)  # no crop: the frame is squeezed to 64 x 64
+    assert not np.allclose(whole[:, 16:48, 16:48].reshape(2, -1).mean(1), centre, atol=0.1)

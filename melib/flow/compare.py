@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import time
 
-import cv2
 import numpy as np
 import pandas as pd
 
 from melib.flow.estimators import epe, estimate, resize_flow
-
-
-def onset_apex_pair(clip, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The clip's onset and apex frames, grey, resized to size x size."""
-    def read(number):
-        return cv2.resize(clip.read_frame(number, gray=True), (size, size), interpolation=cv2.INTER_AREA)
-
-    return read(clip.onset), read(clip.apex)
+from melib.flow.pairs import onset_apex_pair
 
 
 def time_estimator(prev: np.ndarray, nxt: np.ndarray, method: str, repeats: int = 3, **params) -> tuple:
