@@ -118,3 +118,42 @@ def test_stitcher_keeps_channels():
     out = stitch(v, starts, 100, tail=v[-1])
     assert out.shape == (100, 5)
     assert np.allclose(out[:20], v[0]) and np.allclose(out[30:40], v[2, 10:])
+
+
+def _fold_pred(scores_per_video, k=20, batch=4):
+    """A predictions.npz-like dict whose window outputs are cut from given per-frame score curves."""
+    win, counts, lengths = [], [], []
+    for s in scores_per_video:
+        n = len(s)
+        starts = np.concatenate([window_starts(n, k), [n - k]])
+        win.append(np.stack([s[a:a + k] for a in starts]))
+        counts.append(len(starts) - 1)
+        lengths.append(n)
+    w = np.concatenate(win).astype(np.float32)
+    logits = np.zeros(w.shape + (5,), np.float32)
+    return {"win_spot": w, "win_logits": logits, "win_counts": np.array(counts), "lengths": np.array(lengths),
+            "names": np.array([f"s/v{i}" for i in range(len(lengths))]), "k": np.array(k),
+            "batch": np.array(batch), "gt": np.array([[40, 59], [40, 59]]), "gt_labels": np.array([0, 0]),
+            "gt_counts": np.array([1, 1]), "k_p": np.array(10), "k_p_all": np.array(3),
+            "scores_video": np.concatenate(scores_per_video).astype(np.float32),
+            "logits_video": np.zeros((sum(lengths), 5), np.float32)}
+
+
+def test_fold_evaluation_fixed_vs_reference_quirks():
+    from melib.metrics.spotting import evaluate_folds
+    from melib.spotting import fold_videos
+
+    good = np.zeros(150)
+    good[41:59] = 1.0  # a perfect curve for the ME [40, 59]
+    pred = _fold_pred([good, np.zeros(150)])
+    fixed = evaluate_folds([pred])
+    assert (fixed["spot_tp"], fixed["spot_fp"], fixed["spot_fn"]) == (1, 0, 1)
+    ref = evaluate_folds([pred], reference=True, source="reference")
+    # the flat video gets the dummy [0, 0] (one more FP); k_p_all = 3 gives a 7-frame interval: IoU < 0.5
+    assert (ref["spot_tp"], ref["spot_fp"], ref["spot_fn"]) == (0, 2, 2)
+    stitched = fold_videos(pred, "fixed")
+    assert all(np.array_equal(v["scores"], s) for v, s in zip(stitched, [good, np.zeros(150)]))
+    half = _fold_pred([good, np.full(150, 0.5)])  # video 2's first window is window 14 of the fold
+    assert np.all(fold_videos(half, "fixed")[1]["scores"] == 0.5)
+    ref2 = fold_videos(half, "reference")[1]["scores"]  # 14 % batch 4 != 0: its first half stays 0
+    assert np.all(ref2[:10] == 0) and np.all(ref2[10:140] == 0.5)
