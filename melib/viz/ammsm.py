@@ -140,6 +140,8 @@ def amplitude_plot(amplitudes, with_mag, without_mag, ax=None):
     ax.plot(amplitudes, with_mag, "o-", label="magnifier on")
     ax.plot(amplitudes, without_mag, "s--", label="magnifier off")
     ax.set_xscale("log")
+    ax.set_xticks(list(amplitudes), [f"{a:g}" for a in amplitudes])
+    ax.minorticks_off()
     ax.set_xlabel("SynthME micro-expression amplitude (px)")
     ax.set_ylabel("UF1")
     ax.legend()
