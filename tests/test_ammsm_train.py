@@ -97,6 +97,8 @@ def test_tiny_model_learns_a_synthme_split_above_chance(tmp_path):
     roots = prepare(cfg, parts=["casme2"], casme2_subjects=6, casme2_clips=8, amplitude=[3.0, 4.0])
     proto = protocol(open_dataset(roots["casme2"]), "megc2019-3class")
     data = tr.load_tensors(proto, 32, "farneback", 3, cfg.cache("flow"))
+    # channels-last views of the onset frames made torch 2.13's 2-thread CPU backward corrupt the heap
+    assert data.onset.is_contiguous() and data.flow.is_contiguous()
     hp = _hp(size=32, epochs=16, finetune_epochs=4, batch=8, lr=3e-3, mixup=0.0, mesa_weight=0.0,
              population=4, parents=2, generations=1)
     mcfg = AMMSMConfig.from_profile(hp, n_classes=3)

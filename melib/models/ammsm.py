@@ -220,6 +220,7 @@ class AMMSM(nn.Module):
 
     def forward(self, flow: torch.Tensor, onset: torch.Tensor, alpha=1.0, ratios=None) -> AMMSMOutput:
         per_stage = self.split_ratios(ratios)
+        flow, onset = flow.contiguous(), onset.contiguous()  # channels-last views crashed CPU backward (torch 2.13)
         flow_mag = self.magnify(flow, alpha)  # (B, 2, H, W)
         x = self.stem(flow_mag)  # (B, C1, H/4, W/4)
         for i in range(4):

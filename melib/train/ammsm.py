@@ -73,7 +73,12 @@ def load_tensors(proto, size: int, method: str, channels: int = 3, cache_dir=Non
 
     flows = [onset_apex_flow(c, method, size, cache_dir=cache_dir) for c in proto.samples]  # each (2, S, S)
     onsets = [onset_image(c, size, channels) for c in proto.samples]  # each (C, S, S)
-    return ClipTensors(torch.from_numpy(np.stack(flows)), torch.from_numpy(np.stack(onsets)),
+    # np.stack keeps the inputs' memory order, so (C, S, S) views of HWC images would give a channels-last
+    # tensor; torch 2.13's multi-threaded CPU backward corrupted the heap on such batches (kernel died in
+    # notebook 06): store plain contiguous tensors.
+    flow_t = torch.from_numpy(np.ascontiguousarray(np.stack(flows)))  # (N, 2, S, S)
+    onset_t = torch.from_numpy(np.ascontiguousarray(np.stack(onsets)))  # (N, C, S, S)
+    return ClipTensors(flow_t, onset_t,
                        torch.as_tensor(np.asarray(proto.labels), dtype=torch.long),
                        np.asarray(proto.subjects).astype(str), list(proto.classes))
 
