@@ -6,12 +6,19 @@ frame ``(onset + offset) // 2``; an apex outside [onset, offset] is clipped into
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from melib.data.errors import DataError, repaired
 from melib.data.records import TRUTH_DIR, Clip, ClipDataset
-from melib.data.tables import emotion_cell, frame_files, int_cell, read_sheet, require_file, text_cell
+from melib.data.tables import (
+    emotion_cell,
+    frame_files,
+    int_cell,
+    read_sheet,
+    require_file,
+    subject_cell,
+    text_cell,
+)
 
 CASME2_PATTERNS = ["CASME2-coding-*.xlsx", "CASME2-coding*.xls*", "CASME2_label*.xls*"]
 SAMM_PATTERNS = ["SAMM_Micro_FACS_Codes*.xls*"]
@@ -44,19 +51,12 @@ def fix_apex(onset, apex, offset, file, row, field="apex") -> int:
 
 def subject_casme2(value, file, row) -> str:
     """1, 1.0, '01' or 'sub01' -> 'sub01'."""
-    text = text_cell(value)
-    m = re.fullmatch(r"(?:sub)?0*(\d+)", text, re.IGNORECASE)
-    if not m:
-        raise DataError(f"got {text!r}", file=file, row=row, field="Subject", expected="a subject number like 1 or '01'")
-    return f"sub{int(m.group(1)):02d}"
+    return subject_cell(value, file, row, "sub", "sub{:02d}", "a subject number like 1 or '01'")
 
 
 def subject_samm(value, file, row) -> str:
     """'006', 6 or 6.0 -> '006'."""
-    text = text_cell(value)
-    if not text.isdigit():
-        raise DataError(f"got {text!r}", file=file, row=row, field="Subject", expected="a subject number like '006'")
-    return f"{int(text):03d}"
+    return subject_cell(value, file, row, "", "{:03d}", "a subject number like '006'")
 
 
 def _frames_base(root: Path, names: list[str], depth: int = 3) -> Path:

@@ -169,3 +169,14 @@ def frame_files(folder: Path, pattern: str = r"(\d+)\.(?:jpe?g|png|bmp)$") -> di
         if m and p.is_file():
             out[int(m.group(1))] = p
     return out
+
+
+def subject_cell(value, file, row, prefix: str, template: str, expected: str) -> str:
+    """A Subject cell in any of its spellings -> ``template.format(n)``; ``prefix`` is a regex for an
+    optional text prefix ('sub', 'spNO\\.?', or '' for bare numbers such as SAMM's '006' / 6)."""
+    text = text_cell(value)
+    m = re.fullmatch(rf"(?:{prefix})?0*(\d+)", text, re.IGNORECASE)
+    if not m:
+        raise DataError(f"got {text!r}", file=file, row=row, field="Subject", expected=expected)
+    return template.format(int(m.group(1)))
+

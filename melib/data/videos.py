@@ -25,6 +25,7 @@ from melib.data.tables import (
     int_cell,
     read_sheet,
     require_file,
+    subject_cell,
     text_cell,
 )
 
@@ -87,11 +88,8 @@ def _event(numbers, kind, rec, emotion, subject, video) -> Event:
 
 
 def subject_casme3(value, file, row) -> str:
-    text = text_cell(value)
-    m = re.fullmatch(r"(?:spNO\.?)?0*(\d+)", text, re.IGNORECASE)
-    if not m:
-        raise DataError(f"got {text!r}", file=file, row=row, field="Subject", expected="'spNO.<n>' or a number")
-    return f"spNO.{int(m.group(1))}"
+    """'spNO.1', 'spNO1' or 1 -> 'spNO.1'."""
+    return subject_cell(value, file, row, r"spNO\.?", "spNO.{}", "'spNO.<n>' or a number")
 
 
 def load_casme3(root: Path) -> LongVideoDataset:
