@@ -73,3 +73,26 @@ def test_bad_ratios_and_config_are_named():
         _cfg(backbone="cnn")
     with pytest.raises(ValueError, match="multiple of 32"):
         _cfg(size=48)
+
+
+def test_checkpoint_round_trip_and_bad_checkpoints(tmp_path):
+    """AMMSM.load rebuilds the exact model from a model.pt written as training writes it
+    (weights_only=True), and names what is wrong with a checkpoint that does not fit."""
+    torch.manual_seed(0)
+    model = AMMSM(_cfg()).eval()
+    path = tmp_path / "model.pt"
+    torch.save({"state_dict": model.state_dict(), "config": model.config_dict()}, path)
+    loaded = AMMSM.load(path).eval()
+    s = model.cfg.size
+    flow, onset = torch.randn(2, 2, s, s), torch.randn(2, 3, s, s)
+    with torch.no_grad():
+        assert torch.equal(model(flow, onset, 2.0).logits, loaded(flow, onset, 2.0).logits)
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        AMMSM.load(tmp_path / "missing.pt")
+    torch.save({"weights": 1}, tmp_path / "odd.pt")
+    with pytest.raises(ValueError, match="'state_dict' and 'config'"):
+        AMMSM.load(tmp_path / "odd.pt")
+    other = dict(model.config_dict(), n_classes=model.cfg.n_classes + 2)  # head of another size
+    torch.save({"state_dict": model.state_dict(), "config": other}, tmp_path / "mismatch.pt")
+    with pytest.raises(ValueError, match="do not fit"):
+        AMMSM.load(tmp_path / "mismatch.pt")

@@ -254,3 +254,28 @@ class AMMSM(nn.Module):
 
     def config_dict(self) -> dict:
         return asdict(self.cfg)
+
+    @classmethod
+    def load(cls, path) -> AMMSM:
+        """Rebuild a model from a checkpoint ``{"state_dict", "config"}`` (what training saves as model.pt).
+
+        Read with ``torch.load(weights_only=True)``: a checkpoint from elsewhere cannot run code on load.
+        """
+        from pathlib import Path
+
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such checkpoint (expected a model.pt written by melib.train.ammsm)")
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(ckpt, dict) or not {"state_dict", "config"} <= set(ckpt):
+            raise ValueError(f"{path}: expected a dict with keys 'state_dict' and 'config', got "
+                             f"{sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__}")
+        unknown = set(ckpt["config"]) - set(AMMSMConfig.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"{path}: config field(s) {sorted(unknown)} are not AMMSMConfig fields")
+        model = cls(AMMSMConfig(**ckpt["config"]))
+        try:
+            model.load_state_dict(ckpt["state_dict"])
+        except RuntimeError as err:
+            raise ValueError(f"{path}: weights do not fit the model its config describes: {err}") from err
+        return model
