@@ -12,6 +12,8 @@ notebook hard-codes a size that a profile should set.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 from dataclasses import dataclass, field
@@ -166,6 +168,13 @@ class Config:
             f"profile={self.profile} data={self.data} device={self.device} seed={self.seed}\n"
             f"out={self.out}\nfigures={self.figures}"
         )
+
+
+def stable_hash(obj, length: int = 16) -> str:
+    """Hex digest of a JSON-able value (dict keys sorted; numpy scalars as numbers, Paths and the rest as
+    str): the one key function of every on-disk cache, so a changed parameter gives a new key."""
+    text = json.dumps(obj, sort_keys=True, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+    return hashlib.sha1(text.encode()).hexdigest()[:length]
 
 
 def seed_everything(seed: int) -> None:

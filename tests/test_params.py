@@ -69,3 +69,14 @@ def test_profile_section_reads_one_topic():
     assert vars(profile_section("teach", "metst")) == PROFILES["metst"]["teach"]
     with pytest.raises(ValueError):
         profile_section("huge", "metst")
+
+
+def test_stable_hash_keys_caches_by_value():
+    from pathlib import Path
+
+    from melib.params import stable_hash
+
+    a = stable_hash({"k": 50, "path": Path("/x"), "alpha": np.float32(2.0)})
+    assert a == stable_hash({"alpha": 2.0, "path": "/x", "k": 50})  # key order, Path/numpy spellings
+    assert a != stable_hash({"k": 30, "path": "/x", "alpha": 2.0})  # a changed parameter: a new key
+    assert len(a) == 16 and len(stable_hash([1, 2], 8)) == 8

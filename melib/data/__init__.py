@@ -7,7 +7,6 @@ by its annotation file; ``protocol(dataset, name)`` and ``loso_folds(subjects)``
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -18,6 +17,7 @@ from melib.data.protocols import PROTOCOLS, Fold, Protocol, loso_folds, protocol
 from melib.data.records import Clip, ClipDataset, Event, LongVideoDataset, Video, read_image
 from melib.data.tables import find_file
 from melib.data.videos import CASME3_PATTERNS, SAMM_LV_PATTERNS, events_frame, load_casme3, load_samm_lv
+from melib.params import stable_hash
 
 __all__ = ["Clip", "ClipDataset", "DataError", "Event", "Fold", "LongVideoDataset", "MissingAnnotationError",
            "PROTOCOLS", "Protocol", "Video", "events_frame", "loso_folds", "open_dataset", "prepare", "protocol",
@@ -91,7 +91,7 @@ def prepare(cfg, **overrides) -> dict[str, Path]:
     key = json.dumps(params, sort_keys=True)
     name = f"{cfg.profile}-seed{cfg.seed}"
     if overrides:
-        name += "-" + hashlib.sha1(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:8]
+        name += "-" + stable_hash(overrides, 8)
     out = cfg.out / "synthme" / name
     marker = out / COMPLETE
     if marker.is_file():

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from melib.params import stable_hash
+
 
 def cache_key(key: dict) -> str:
     """Stable hex digest of a JSON-able dict (keys sorted; Paths and numpy scalars turned to str/float)."""
-    text = json.dumps(key, sort_keys=True, default=lambda o: o.item() if hasattr(o, "item") else str(o))
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
+    return stable_hash(key)
 
 
 def file_stamp(paths) -> str:

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from melib.magnify import loss_weight, magnification_loss
 from melib.models.ammsm import AMMSM, AMMSMConfig
+from melib.params import stable_hash
 from melib.train.regularizers import EMATeacher, mesa_loss, mixup, soft_cross_entropy
 from melib.train.search import Candidate, SearchSpace, evolutionary_search
 
@@ -240,11 +241,8 @@ NOT_TRAINING = ("max_folds", "protocols", "amplitudes", "latency_batch", "latenc
 def run_key(hp, model_cfg: AMMSMConfig, seed: int, synth: dict | None = None) -> str:
     """Folder name keyed by everything a fold's training reads, so a changed setting re-trains instead of
     resuming stale folds (keys that only choose which runs to make are left out)."""
-    import hashlib
-
     train = {k: v for k, v in sorted(vars(hp).items()) if k not in NOT_TRAINING}
-    blob = json.dumps([train, model_cfg.__dict__, seed, synth or {}], sort_keys=True, default=str)
-    return "run-" + hashlib.sha1(blob.encode()).hexdigest()[:10]
+    return "run-" + stable_hash([train, model_cfg.__dict__, seed, synth or {}], 10)
 
 
 def step_latency(model_cfg: AMMSMConfig, batch: int, reps: int = 5, device="cpu", seed: int = 0) -> float:

@@ -19,8 +19,6 @@ last epoch is kept. LOSO: a fresh model per held-out subject, through :func:`mel
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +40,7 @@ from melib.data.windows import (
     window_starts,
 )
 from melib.models.metst import METST
+from melib.params import stable_hash
 from melib.train.loso import run_loso
 
 SPOT_WEIGHT, RECOG_WEIGHT, NEUTRAL_FACTOR = 0.9, 0.1, 6.0
@@ -228,8 +227,8 @@ def loso_dir(cfg, dataset: str, strategy: int) -> Path:
     every ``cfg.metst`` setting (a changed size retrains). Strategies 1 and 2 share the neutral-trained
     model ("strategy2"); strategy 0 trains with neutral weight 0 ("strategy0")."""
     hp = {k: v for k, v in sorted(vars(cfg.metst).items()) if k not in ("strategies", "bench_lengths")}
-    key = hashlib.sha1(json.dumps([str(cfg.data), cfg.profile, cfg.seed, hp], default=str).encode())
-    return Path(cfg.out) / "metst" / dataset / f"strategy{2 if strategy else 0}-{key.hexdigest()[:10]}"
+    key = stable_hash([str(cfg.data), cfg.profile, cfg.seed, hp], 10)
+    return Path(cfg.out) / "metst" / dataset / f"strategy{2 if strategy else 0}-{key}"
 
 
 def video_sequences(dataset, cache_dir=None, max_subjects: int | None = None,
