@@ -43,3 +43,13 @@ def save_figure(fig, name: str, folder: str | Path) -> Path:
     path = folder / (name if name.endswith(".png") else f"{name}.png")
     fig.savefig(path, bbox_inches="tight", facecolor="white")
     return path
+
+
+def pct(value, digits: int = 1) -> str:
+    """A score as percent for a table cell: ``Interval`` -> "71.4 [62.0, 80.1]", a float -> "71.4",
+    None -> "" (design.md: a score is shown with its interval)."""
+    if value is None:
+        return ""
+    if hasattr(value, "low"):
+        return f"{100 * value.estimate:.{digits}f} [{100 * value.low:.{digits}f}, {100 * value.high:.{digits}f}]"
+    return f"{100 * value:.{digits}f}"

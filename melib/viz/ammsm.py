@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from melib.viz import pct
+
 DATA_PAPER = "paper (real CASME II)"
 # (method, classes, UF1 %, UAR %) as printed in the paper
 PAPER_TABLE_I = [
@@ -31,13 +33,16 @@ PAPER_TABLE_III = [
 ]
 
 
-def results_table(paper_rows, ours: list[tuple[str, int, float, float, str]], paper_data: str) -> pd.DataFrame:
-    """Tables I/II layout: Method, Classes, UF1 (%), UAR (%), Data. ``ours`` = (method, K, uf1, uar, data)
-    with uf1/uar as fractions."""
-    rows = [dict(Method=f"{m} (paper)", Classes=k, **{"UF1 (%)": u, "UAR (%)": r}, Data=paper_data)
-            for m, k, u, r in paper_rows]
-    rows += [dict(Method=f"{m} (ours)", Classes=k, **{"UF1 (%)": round(100 * u, 2), "UAR (%)": round(100 * r, 2)},
-                  Data=d) for m, k, u, r, d in ours]
+def results_table(paper_rows, ours: list[tuple], paper_data: str) -> pd.DataFrame:
+    """Tables I/II layout: Method, Classes, UF1 (%), UAR (%), chance, Data. ``ours`` = (method, K, uf1, uar,
+    data[, chance_uf1]) with uf1/uar as fractions or :class:`melib.metrics.uncertainty.Interval` (shown as
+    "estimate [low, high]"); chance_uf1 is the UF1 of uniform guessing on the same labels. The paper
+    reports single numbers (no interval); its rows show them as printed."""
+    rows = [{"Method": f"{m} (paper)", "Classes": k, "UF1 (%)": f"{u:.2f}", "UAR (%)": f"{r:.2f}",
+             "Chance UF1 (%)": "", "Data": paper_data} for m, k, u, r in paper_rows]
+    for m, k, u, r, d, *chance in ours:
+        rows.append({"Method": f"{m} (ours)", "Classes": k, "UF1 (%)": pct(u), "UAR (%)": pct(r),
+                     "Chance UF1 (%)": pct(chance[0]) if chance else "", "Data": d})
     return pd.DataFrame(rows).sort_values(["Classes"], kind="stable").reset_index(drop=True)
 
 
