@@ -50,11 +50,11 @@ CASME2_ROWS = [
 ]
 
 
-def _save_xls(path: Path, rows) -> None:
+def _save_xls(path: Path, rows, sheet: str = "Sheet1") -> None:
     import xlwt
 
     book = xlwt.Workbook()
-    ws = book.add_sheet("Sheet1")
+    ws = book.add_sheet(sheet)
     for i, r in enumerate(rows):
         for j, v in enumerate(r):
             if v is not None:
@@ -103,22 +103,22 @@ SAMM_ROWS = [
 ]
 
 
-def make_samm(base: Path, preamble: int = 13, drop_column: str | None = None) -> Path:
+def make_samm(base: Path, preamble: int = 13, drop_column: str | None = None, rows=SAMM_ROWS) -> Path:
     root = base / "SAMM_dataset"
     head = ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
             "Micro", "Action Units", "Estimated Emotion", "Objective Classes", "Notes"]
     keep = [i for i, h in enumerate(head) if h != drop_column]
-    rows = [["SAMM micro-movement FACS codes"], ["notes row"]] + [[]] * (preamble - 2)
-    rows.append([head[i] for i in keep])
-    for k, (s, f, on, ap, off, au, em) in enumerate(SAMM_ROWS):
+    sheet = [["SAMM micro-movement FACS codes"], ["notes row"]] + [[]] * (preamble - 2)
+    sheet.append([head[i] for i in keep])
+    for k, (s, f, on, ap, off, au, em) in enumerate(rows):
         r = preamble + 2 + k
         full = [s, f, 1, on, ap, off, f"=F{r}-D{r}+1", "Micro", au, em, "", ""]
-        rows.append([full[i] for i in keep])
+        sheet.append([full[i] for i in keep])
     wb = Workbook()
-    _sheet(wb, "MICRO_ONLY", rows)
+    _sheet(wb, "MICRO_ONLY", sheet)
     root.mkdir(parents=True, exist_ok=True)
     wb.save(root / "SAMM_Micro_FACS_Codes_v2.xlsx")
-    for s, f, on, _, off, _, _ in SAMM_ROWS:
+    for s, f, on, _, off, _, _ in rows:
         sub = f"{int(s):03d}"
         frames(root / "SAMM" / sub / f, [f"{sub}_{n:05d}.jpg" for n in range(on, off + 1)], gray=True)
     return root
@@ -138,30 +138,31 @@ CASME3_ROWS = [
 ]
 
 
-def make_casme3(base: Path, with_full: bool = True) -> Path:
+# The full annotation's `AU+Emotion` sheet as the release has it: 8 columns, no emotion column.
+CASME3_FULL_HEAD = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Expression type", "Objective class"]
+CASME3_FULL_ROWS = [["spNO.1", "a", 12, 15, 19, "6+12", "Macro-expression", ""],
+                    ["spNO.1", "a", 3, 5, 9, "R12", "Micro-expression", ""]]
+
+
+def make_casme3(base: Path, with_full: bool = True, full_emotion: bool = False, real_layout: bool = False,
+                extra_rows=(), gap_videos=("a",)) -> Path:
+    """``full_emotion`` adds a 9th column ``emotion`` to the full .xls (a shape some copies have);
+    ``real_layout`` puts both annotation files in ``part_A/annotation/`` as the release does;
+    ``extra_rows`` are appended to the ME label sheet; frame 7 is dropped in the videos ``gap_videos``."""
     root = base / "CASME3"
     wb = Workbook()
     _sheet(wb, "label", [["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion"]]
-           + [list(r[:6]) + ["", r[6]] for r in CASME3_ROWS])
-    root.mkdir(parents=True, exist_ok=True)
-    wb.save(root / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx")
+           + [list(r[:6]) + ["", r[6]] for r in list(CASME3_ROWS) + list(extra_rows)])
+    ann_dir = root / "part_A" / "annotation" if real_layout else root
+    ann_dir.mkdir(parents=True, exist_ok=True)
+    wb.save(ann_dir / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx")
     data = root / "part_A" / "data" / "part_A_split" / "part_A"
-    frames(data / "spNO.1" / "a" / "color", [f"{n}.jpg" for n in range(1, 31) if n != 7])
-    frames(data / "spNO.1" / "b" / "color", [f"{n}.jpg" for n in range(1, 11)])
-    frames(data / "spNO.14" / "j" / "color", [f"{n}.jpg" for n in range(1, 21)])
-    frames(data / "spNO.40" / "e" / "color", [f"{n}.jpg" for n in range(1, 41)])
+    for sub, vid, n in [("spNO.1", "a", 30), ("spNO.1", "b", 10), ("spNO.14", "j", 20), ("spNO.40", "e", 40)]:
+        frames(data / sub / vid / "color", [f"{k}.jpg" for k in range(1, n + 1) if k != 7 or vid not in gap_videos])
     if with_full:
-        import xlwt
-
-        book = xlwt.Workbook()
-        ws = book.add_sheet("AU+Emotion")
-        head = ["Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion", "Expression type"]
-        body = [["spNO.1", "a", 12, 15, 19, "6+12", "", "happy", "Macro-expression"],
-                ["spNO.1", "a", 3, 5, 9, "R12", "", "happy", "Micro-expression"]]
-        for i, r in enumerate([head] + body):
-            for j, v in enumerate(r):
-                ws.write(i, j, v)
-        book.save(str(root / "CAS(ME)3_part_A_v2.xls"))
+        head = CASME3_FULL_HEAD + (["emotion"] if full_emotion else [])
+        body = [r + (["happy"] if full_emotion else []) for r in CASME3_FULL_ROWS]
+        _save_xls(ann_dir / "CAS(ME)3_part_A_v2.xls", [head] + body, sheet="AU+Emotion")
     return root
 
 
@@ -176,12 +177,13 @@ SAMM_LV_ROWS = [
 ]
 
 
-def make_samm_lv(base: Path, with_samm: bool = True) -> Path:
+def make_samm_lv(base: Path, with_samm: bool = True, extra_rows=(), samm_rows=SAMM_ROWS) -> Path:
+    """``extra_rows`` are appended to the release sheet; ``samm_rows`` go to the sibling SAMM file."""
     root = base / "SAMM_LV"
     rows = [["SAMM Long Videos"], ["Release"], [], ["Apex frames not annotated are -1"], [], [], [], [], []]
     rows.append(["Subject", "Filename", "Inducement Code", "Onset", "Apex", "Offset", "Duration", "Type",
                  "Action Units", "Notes"])
-    rows += [[s, f, 1, on, ap, off, None, t, "4", ""] for s, f, on, ap, off, t in SAMM_LV_ROWS]
+    rows += [[s, f, 1, on, ap, off, None, t, "4", ""] for s, f, on, ap, off, t in SAMM_LV_ROWS + list(extra_rows)]
     wb = Workbook()
     _sheet(wb, "FACS_Movement_Only", rows)
     root.mkdir(parents=True, exist_ok=True)
@@ -189,5 +191,5 @@ def make_samm_lv(base: Path, with_samm: bool = True) -> Path:
     frames(root / "SAMM_longvideos" / "006_1", [f"006_1_{n:04d}.jpg" for n in range(1, 131)], gray=True)
     frames(root / "SAMM_longvideos" / "007_3", [f"007_3_{n:04d}.jpg" for n in range(1, 101)], gray=True)
     if with_samm:  # the SAMM file the emotions come from, one level up (like a sibling dataset)
-        make_samm(base)
+        make_samm(base, rows=samm_rows)
     return root

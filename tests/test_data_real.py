@@ -60,15 +60,16 @@ def test_samm_header_offset_subjects_and_protocols(tmp_path, caplog):
     assert len(open_dataset(make_samm(tmp_path / "b", preamble=2)).samples) == 8  # header on row 3
 
 
-def test_casme3_quirks(tmp_path, caplog):
+@pytest.mark.parametrize("full_emotion", [False, True])  # the release's 8-column AU+Emotion sheet, and 9
+def test_casme3_quirks(tmp_path, caplog, full_emotion):
     with caplog.at_level(logging.WARNING, logger="melib.data"):
-        ds = open_dataset(make_casme3(tmp_path))
+        ds = open_dataset(make_casme3(tmp_path, full_emotion=full_emotion, real_layout=not full_emotion))
     assert ds.name == "casme3" and ds.fps == 30
     vids = {(v.subject, v.name): v for v in ds.videos}
     a = vids[("spNO.1", "a")]
     assert a.n_frames == 30 and a.frame_paths[6].name == "8.jpg"  # dropped frame 7 -> next frame
     assert [(e.onset, e.apex, e.offset) for e in a.mes] == [(2, 4, 8), (19, 21, 24)]  # 0-based
-    assert [(e.onset, e.offset, e.emotion) for e in a.macros] == [(11, 18, "happy")]
+    assert [(e.onset, e.offset, e.emotion) for e in a.macros] == [(11, 18, "happy" if full_emotion else "")]
     assert vids[("spNO.1", "b")].mes[0].onset == 0 and "onset 0" in caplog.text
     assert vids[("spNO.14", "j")].mes[0].video == "j"  # 'J' in the label file
     e40 = vids[("spNO.40", "e")].mes

@@ -18,6 +18,22 @@ from melib.data.errors import DataError
 TRUTH_DIR = "synthme_truth"  # SynthME's side files (absent in real datasets)
 
 
+def truncation(data: bytes) -> str | None:
+    """Why an encoded JPEG/PNG is cut short, or None. libjpeg decodes a truncated JPEG anyway (grey
+    filler, only "Premature end of JPEG file" on stderr), so the container is checked: a JPEG's last
+    start-of-scan (FFDA) must be followed by its end-of-image marker (FFD9; entropy-coded data cannot
+    hold it, FF is stuffed as FF00); a PNG must hold its IEND chunk."""
+    if data[:2] == b"\xff\xd8":
+        sos = data.rfind(b"\xff\xda")
+        if sos < 0:
+            return "no start-of-scan marker"
+        if data.find(b"\xff\xd9", sos) < 0:
+            return f"no end-of-image marker after the last scan; {len(data)} bytes"
+    elif data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-64:]:
+        return f"no IEND chunk; {len(data)} bytes"
+    return None
+
+
 def read_image(path: Path, gray: bool = False) -> np.ndarray:
     """Decode one frame file: uint8 (H, W) if gray else (H, W, 3) RGB; errors name the file."""
     import cv2
@@ -25,7 +41,11 @@ def read_image(path: Path, gray: bool = False) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise DataError("frame file is missing", file=path, expected="an existing image file")
-    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
+    data = path.read_bytes()
+    problem = truncation(data)
+    if problem:
+        raise DataError(f"frame file is truncated ({problem})", file=path, expected="a complete JPEG/PNG image")
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
     if img is None:
         raise DataError("frame file cannot be decoded", file=path, expected="a readable JPEG/PNG/BMP image")
     return img if gray else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)

@@ -48,6 +48,20 @@ def require_file(root: Path, patterns: list[str], what: str, depth: int = 2) -> 
     return path
 
 
+# First bytes of the two workbook containers: .xlsx is a zip archive, legacy .xls an OLE2 compound file.
+WORKBOOK_MAGIC = {b"PK\x03\x04": "xlsx (zip)", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "xls (OLE2)"}
+
+
+def check_workbook(path: Path) -> None:
+    """DataError naming ``path`` unless it starts like an Excel workbook (a CSV renamed to .xlsx does not)."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if not any(head.startswith(magic) for magic in WORKBOOK_MAGIC):
+        hint = " (it looks like text: a CSV or TSV renamed?)" if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head) else ""
+        raise DataError(f"not an Excel workbook{hint}; it starts with {head!r}", file=path,
+                        expected="an .xlsx (zip) or legacy .xls (OLE2) workbook as the dataset ships it")
+
+
 def read_sheet(path: Path, columns: dict[str, list[str]], sheet=0, optional=()) -> pd.DataFrame:
     """Read one sheet; return a frame with canonical column names plus ``_row`` (spreadsheet row).
 
@@ -55,12 +69,20 @@ def read_sheet(path: Path, columns: dict[str, list[str]], sheet=0, optional=()) 
     the top 40 rows that holds the first two canonical columns. ``optional`` names may be absent.
     """
     path = Path(path)
+    check_workbook(path)
     try:
         with warnings.catch_warnings():  # pandas flags xlrd (legacy .xls) as deprecated
             warnings.simplefilter("ignore")
-            raw = pd.read_excel(path, sheet_name=sheet, header=None, dtype=object)
-    except ValueError as err:  # unknown sheet name
-        raise DataError(str(err), file=path, field=f"sheet {sheet!r}", expected=f"a sheet named {sheet!r}") from err
+            book = pd.ExcelFile(path)
+    except Exception as err:  # a zip / OLE2 container that is not a workbook, or a damaged one
+        raise DataError(f"not a readable Excel workbook ({type(err).__name__}: {err})", file=path,
+                        expected="an .xlsx or legacy .xls workbook as the dataset ships it") from err
+    if sheet not in book.sheet_names and not (isinstance(sheet, int) and 0 <= sheet < len(book.sheet_names)):
+        raise DataError("sheet is missing", file=path, field=f"sheet {sheet!r}",
+                        expected=f"a sheet named {sheet!r} (found {book.sheet_names})")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = book.parse(sheet_name=sheet, header=None, dtype=object)
     keys = list(columns)[:2]
     header_at = None
     for i in range(min(len(raw), 40)):

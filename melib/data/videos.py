@@ -2,19 +2,22 @@
 
 Events are converted to 0-based indices into the video's frame list (index = number - 1; files are
 1-based and dropped frames are filled by the next existing frame). Documented repairs, each logged:
-onset 0 -> dropped for SAMM-LV macros (as common loaders do), first frame for CAS(ME)^3; offset 0 ->
-the apex; apex missing / -1 -> middle frame; apex outside the interval -> clipped. MEs longer than
-``LONG_ME`` frames at 30 fps are kept and logged (CAS(ME)^3 has ten such rows).
+onset 0 -> dropped for SAMM-LV macros (as common loaders do), first frame for CAS(ME)^3 (``onset_zero=
+"drop"`` drops them as the ME-TST authors do); offset 0 -> the apex; apex missing / -1 -> middle frame;
+apex outside the interval -> clipped; an interval ending past the last frame on disk -> clipped to it
+(one starting past it is a DataError); dropped frames -> the next frame (logged once per video). MEs
+longer than ``LONG_ME`` frames at 30 fps are kept and logged (CAS(ME)^3 has ten such rows).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 import pandas as pd
 
-from melib.data.clips import SAMM_COLUMNS, SAMM_PATTERNS, fix_apex, subject_samm
+from melib.data.clips import SAMM_COLUMNS, SAMM_EMOTIONS, SAMM_PATTERNS, fix_apex, subject_samm
 from melib.data.errors import DataError, repaired
 from melib.data.records import TRUTH_DIR, Event, LongVideoDataset, Video
 from melib.data.tables import (
@@ -39,6 +42,8 @@ CASME3_FULL_COLUMNS = {**CASME3_COLUMNS, "type": ["Expression type", "Expression
 SAMM_LV_COLUMNS = {"subject": ["Subject"], "filename": ["Filename"], "onset": ["Onset"], "apex": ["Apex"],
                    "offset": ["Offset"], "type": ["Type"], "aus": ["Action Units", "AU"]}
 LONG_ME = 200
+ONSET_ZERO = ("first", "drop")
+log = logging.getLogger(__name__)
 
 
 def _interval(rec, file, cols, kind, onset_zero: str):
@@ -70,7 +75,8 @@ def _interval(rec, file, cols, kind, onset_zero: str):
 
 
 def _video_frames(folder: Path, pattern: str) -> list[Path]:
-    """1-based numbered files -> list indexed by number - 1; gaps filled by the next existing frame."""
+    """1-based numbered files -> list indexed by number - 1; gaps filled by the next existing frame
+    (logged once per video, naming the missing numbers)."""
     files = frame_files(folder, pattern)
     if not files:
         raise DataError("no frame images", file=folder, expected="numbered JPEG frames")
@@ -78,7 +84,27 @@ def _video_frames(folder: Path, pattern: str) -> list[Path]:
     for n in range(max(files), 0, -1):
         nxt = files.get(n, nxt)
         out[n - 1] = nxt
+    missing = [n for n in range(1, max(files) + 1) if n not in files]
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+        log.warning("%s: %d missing frame(s) (%s) filled by the next existing frame", folder, len(missing), shown)
     return out
+
+
+def _fit_video(numbers, video: Video, file, row, cols):
+    """Frame numbers of one event checked against the frames on disk: an interval that starts inside
+    the video but ends past its last frame is clipped to it (warning naming file, row, field); one
+    that starts past the last frame is a DataError (the copy lacks its frames or the row is wrong)."""
+    onset, apex, offset = numbers
+    last = video.n_frames
+    if onset > last:
+        raise DataError(f"onset {onset} is past the last frame {last} of video {video.subject}/{video.name}",
+                        file, row, cols["onset"][0], f"a frame number in 1..{last} (frames on disk)")
+    if offset > last:
+        repaired(f"offset {offset} is past the last frame {last} of video {video.subject}/{video.name}; "
+                 f"clipped to {last}", file, row, cols["offset"][0])
+        offset, apex = last, min(apex, last)
+    return onset, apex, offset
 
 
 def _event(numbers, kind, rec, emotion, subject, video) -> Event:
@@ -92,9 +118,17 @@ def subject_casme3(value, file, row) -> str:
     return subject_cell(value, file, row, r"spNO\.?", "spNO.{}", "'spNO.<n>' or a number")
 
 
-def load_casme3(root: Path) -> LongVideoDataset:
+def load_casme3(root: Path, onset_zero: str = "first") -> LongVideoDataset:
     """CAS(ME)^3 Part A: ME label xlsx (sheet ``label``) + ``spNO.N/<video>/color/N.jpg``; macros from
-    the full annotation .xls (sheet ``AU+Emotion``, Expression type column) when present."""
+    the full annotation .xls (sheet ``AU+Emotion``, Expression type column; its emotion column is
+    optional: the release's sheet has 8 columns without one) when present.
+
+    ``onset_zero``: rows with onset 0 (spNO.216 e) start at the first frame (``"first"``, default: the
+    event is annotated, so it stays in the ground truth) or are dropped (``"drop"``, as the ME-TST
+    authors' loader does).
+    """
+    if onset_zero not in ONSET_ZERO:
+        raise ValueError(f"onset_zero must be one of {ONSET_ZERO}, got {onset_zero!r}")
     root = Path(root)
     ann = require_file(root, CASME3_PATTERNS, "CAS(ME)^3 Part A ME label")
     table = read_sheet(ann, CASME3_COLUMNS, sheet="label")
@@ -110,7 +144,7 @@ def load_casme3(root: Path) -> LongVideoDataset:
     rows = [("micro", ann, CASME3_COLUMNS, r) for r in table.to_dict("records")]
     full = find_file(root, CASME3_FULL_PATTERNS)
     if full is not None:
-        extra = read_sheet(full, CASME3_FULL_COLUMNS, sheet="AU+Emotion")
+        extra = read_sheet(full, CASME3_FULL_COLUMNS, sheet="AU+Emotion", optional=("emotion",))
         rows += [("macro", full, CASME3_FULL_COLUMNS, r) for r in extra.to_dict("records")
                  if "macro" in text_cell(r["type"]).lower()]
     for kind, file, cols, rec in rows:
@@ -120,7 +154,10 @@ def load_casme3(root: Path) -> LongVideoDataset:
         if video is None:
             raise DataError(f"no frames folder for video {subject}/{name}", file, rec["_row"], "Filename",
                             f"a folder {subject}/{name.lower()}/color with frames under {root}")
-        numbers = _interval(rec, file, cols, kind, onset_zero="first")
+        numbers = _interval(rec, file, cols, kind, onset_zero=onset_zero)
+        if numbers is None:
+            continue
+        numbers = _fit_video(numbers, video, file, rec["_row"], cols)
         emotion = (emotion_cell(rec["emotion"], CASME3_EMOTIONS, file, rec["_row"], cols["emotion"][0])
                    if kind == "micro" else text_cell(rec["emotion"]).lower())
         event = _event(numbers, kind, rec, emotion, subject, video.name)
@@ -128,17 +165,28 @@ def load_casme3(root: Path) -> LongVideoDataset:
     return LongVideoDataset("casme3", root, 30.0, list(videos.values()), ann)
 
 
-def _samm_emotions(root: Path) -> dict[str, str]:
-    """Filename -> emotion from a SAMM FACS-codes file near the SAMM-LV root (the inner merge)."""
+def _samm_emotions(root: Path, ann_lv: Path, me_names: set[str]) -> dict[str, str]:
+    """Filename -> emotion from a SAMM FACS-codes file near the SAMM-LV root (the inner merge).
+
+    The file used is logged (its path); one whose Filenames match none of the SAMM-LV MEs
+    (``me_names``) is a DataError: it belongs to another dataset copy.
+    """
     for base in (root, root.parent):
         ann = find_file(base, SAMM_PATTERNS, depth=2)
         if ann is not None:
             table = read_sheet(ann, SAMM_COLUMNS)
-            from melib.data.clips import SAMM_EMOTIONS
-
-            return {text_cell(r["filename"]): emotion_cell(r["emotion"], SAMM_EMOTIONS, ann, r["_row"],
-                                                           "Estimated Emotion")
-                    for r in table.to_dict("records") if text_cell(r["filename"])}
+            emotions = {text_cell(r["filename"]): emotion_cell(r["emotion"], SAMM_EMOTIONS, ann, r["_row"],
+                                                               "Estimated Emotion")
+                        for r in table.to_dict("records") if text_cell(r["filename"])}
+            shared = me_names & set(emotions)
+            if me_names and not shared:
+                raise DataError(f"none of its {len(emotions)} Filenames matches any of the {len(me_names)} "
+                                f"SAMM-LV micro-expressions of {ann_lv}", file=ann, field="Filename",
+                                expected="the SAMM FACS-codes file of the same release (Filenames like "
+                                         f"{sorted(me_names)[0]!r}), or no SAMM file near the SAMM-LV root")
+            log.warning("%s: SAMM-LV ME emotions taken from this SAMM FACS-codes file (%d of %d MEs matched "
+                        "on Filename)", ann, len(shared), len(me_names))
+            return emotions
     repaired("no SAMM FACS-codes file found near the SAMM-LV root; ME emotions left empty", root)
     return {}
 
@@ -151,7 +199,9 @@ def load_samm_lv(root: Path) -> LongVideoDataset:
     root = Path(root)
     ann = require_file(root, SAMM_LV_PATTERNS, "SAMM Long Videos")
     table = read_sheet(ann, SAMM_LV_COLUMNS, sheet="FACS_Movement_Only")
-    emotions = _samm_emotions(root)
+    me_names = {text_cell(r["filename"]) for r in table.to_dict("records")
+                if text_cell(r["type"]).lower().startswith("micro")}
+    emotions = _samm_emotions(root, ann, me_names)
     folders = {p.name: p for p in find_dirs(root, r"\d+_\d+", skip=(TRUTH_DIR,))}
     videos = {}
     for name, folder in folders.items():
@@ -181,6 +231,7 @@ def load_samm_lv(root: Path) -> LongVideoDataset:
         numbers = _interval(rec, ann, SAMM_LV_COLUMNS, kind, onset_zero="drop")
         if numbers is None:
             continue
+        numbers = _fit_video(numbers, video, ann, row, SAMM_LV_COLUMNS)
         emotion = emotions.get(filename, "") if kind == "micro" else ""
         event = _event(numbers, kind, rec, emotion, video.subject, video.name)
         (video.mes if kind == "micro" else video.macros).append(event)

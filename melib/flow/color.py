@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from melib.flow.estimators import check_flow
+
 # Middlebury hue segments: red-yellow, yellow-green, green-cyan, cyan-blue, blue-magenta, magenta-red.
 _SEGMENTS = (("RY", 15), ("YG", 6), ("GC", 4), ("CB", 11), ("BM", 13), ("MR", 6))
 
@@ -25,13 +27,15 @@ def _wheel() -> np.ndarray:
 WHEEL = _wheel()
 
 
-def flow_to_color(flow: np.ndarray, max_mag: float | None = None) -> np.ndarray:
+def flow_to_color(flow: np.ndarray, max_mag: float | None = None, nan: str = "raise") -> np.ndarray:
     """(H, W, 2) flow -> (H, W, 3) uint8 RGB. ``max_mag`` = the magnitude shown at full saturation
-    (default: the flow's own maximum, so two flows compare only if given the same ``max_mag``)."""
+    (default: the flow's own maximum, so two flows compare only if given the same ``max_mag``).
+    NaN/inf vectors are a ValueError (``nan="raise"``), or drawn as zero motion, white (``nan="zero"``)."""
     flow = np.asarray(flow, dtype=np.float64)
     if flow.ndim != 3 or flow.shape[-1] != 2:
         raise ValueError(f"flow_to_color: expected (H, W, 2) flow, got shape {flow.shape}")
-    u, v = np.nan_to_num(flow[..., 0]), np.nan_to_num(flow[..., 1])
+    flow = check_flow(flow, "flow_to_color", nan)
+    u, v = flow[..., 0], flow[..., 1]
     mag = np.hypot(u, v)
     scale = float(max_mag) if max_mag is not None else float(mag.max())
     r = mag / scale if scale > 0 else np.zeros_like(mag)

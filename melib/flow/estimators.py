@@ -60,9 +60,15 @@ _DIS_SETTERS = {
 DEFAULTS = {"farneback": FARNEBACK_METST, "tvl1": TVL1_DEFAULTS, "dis": DIS_DEFAULTS}
 
 
-def to_gray(img: np.ndarray, name: str = "image") -> np.ndarray:
-    """uint8 (H, W) or (H, W, 3) RGB -> uint8 (H, W); anything else is a ValueError naming ``name``."""
+def to_gray(img: np.ndarray, name: str = "image", nan: str = "raise") -> np.ndarray:
+    """uint8 (H, W) or (H, W, 3) RGB -> uint8 (H, W); anything else is a ValueError naming ``name``.
+
+    Float images are taken as [0, 1] if their maximum is <= 1, else [0, 255]; NaN/inf pixels are a
+    ValueError (``nan="raise"``) or set to 0 with a warning (``nan="zero"``), never cast silently.
+    """
     img = np.asarray(img)
+    if np.issubdtype(img.dtype, np.floating):
+        img = check_finite(img, name, nan, "pixel value")
     if img.ndim == 3 and img.shape[2] == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
     elif img.ndim == 3 and img.shape[2] == 1:
@@ -84,20 +90,32 @@ def _params(method: str, params: dict) -> dict:
     return {**DEFAULTS[method], **params}
 
 
+NAN_POLICIES = ("raise", "zero")
+
+
+def check_finite(a: np.ndarray, source: str, nan: str = "raise", what: str = "value",
+                 per_vector: bool = False) -> np.ndarray:
+    """NaN/inf entries of ``a``: ``nan="raise"`` -> ValueError naming ``source`` and the count;
+    ``"zero"`` -> set to 0 with a RuntimeWarning (the documented repair). ``per_vector`` counts
+    (..., 2) vectors instead of entries."""
+    if nan not in NAN_POLICIES:
+        raise ValueError(f"{source}: nan must be one of {NAN_POLICIES}, got {nan!r}")
+    bad = ~np.isfinite(a)
+    if not bad.any():
+        return a
+    n = int(bad.any(axis=-1).sum() if per_vector else bad.sum())
+    total = int(np.prod(a.shape[:-1]) if per_vector else a.size)
+    if nan == "raise":
+        raise ValueError(f"{source}: {n} non-finite {what}(s) (NaN/inf) out of {total}; "
+                         f"pass nan='zero' to replace them by 0")
+    warnings.warn(f"{source}: {n} non-finite {what}(s) set to 0", RuntimeWarning, stacklevel=3)
+    return np.where(bad, 0, a).astype(a.dtype)
+
+
 def check_flow(flow: np.ndarray, source: str = "flow", nan: str = "raise") -> np.ndarray:
     """Non-finite flow vectors: ``nan="raise"`` -> ValueError naming ``source``; ``"zero"`` -> set to 0
     with a RuntimeWarning (the documented repair: an undefined vector becomes "no motion")."""
-    bad = ~np.isfinite(flow)
-    if bad.any():
-        n = int(bad.any(axis=-1).sum())
-        if nan == "raise":
-            raise ValueError(f"{source}: {n} non-finite flow vector(s) (NaN/inf) out of "
-                             f"{flow.shape[0] * flow.shape[1]}; pass nan='zero' to replace them by 0")
-        if nan != "zero":
-            raise ValueError(f"nan must be 'raise' or 'zero', got {nan!r}")
-        warnings.warn(f"{source}: {n} non-finite flow vector(s) set to 0", RuntimeWarning, stacklevel=2)
-        flow = np.where(bad, 0.0, flow).astype(np.float32)
-    return flow
+    return check_finite(flow, source, nan, "flow vector", per_vector=True)
 
 
 def estimate(prev, nxt, method: str = "farneback", nan: str = "raise", **params) -> np.ndarray:
@@ -105,10 +123,11 @@ def estimate(prev, nxt, method: str = "farneback", nan: str = "raise", **params)
 
     ``params`` override the method's defaults (:data:`FARNEBACK_METST`, :data:`TVL1_DEFAULTS`,
     ``preset`` plus DIS setter names for ``dis``). Images of different sizes are a ValueError.
+    ``nan`` applies to float input images and to the output flow (:func:`check_finite`).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    a, b = to_gray(prev, "prev"), to_gray(nxt, "nxt")
+    a, b = to_gray(prev, "estimate: prev", nan), to_gray(nxt, "estimate: nxt", nan)
     if a.shape != b.shape:
         raise ValueError(f"prev and nxt must have the same size, got {a.shape} and {b.shape}")
     p = _params(method, params)
@@ -137,8 +156,12 @@ def resize_flow(flow: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def warp(img: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Backward warp: ``out[y, x] = img[y + v, x + u]`` (so ``warp(nxt, flow) ~ prev``)."""
+def warp(img: np.ndarray, flow: np.ndarray, nan: str = "raise") -> np.ndarray:
+    """Backward warp: ``out[y, x] = img[y + v, x + u]`` (so ``warp(nxt, flow) ~ prev``).
+
+    A NaN/inf vector is a ValueError (``nan="raise"``; cv2.remap would sample 0 there) or "no motion"
+    (``nan="zero"``, with a warning)."""
+    flow = check_flow(np.asarray(flow, dtype=np.float32), "warp: flow", nan)
     h, w = flow.shape[:2]
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     return cv2.remap(img, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,

@@ -167,6 +167,24 @@ class Stage(nn.Module):
         return math.ceil(h / self.window) * math.ceil(w / self.window)
 
 
+def load_weights(path, writer: str):
+    """``torch.load(weights_only=True)`` with torch's refusal of a pickle that carries code (or any
+    object beyond tensors, numbers, strings and containers) reworded: the message names the file and
+    the object it would have built, and does not suggest disabling the guard."""
+    import pickle
+    import re
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r"GLOBAL ([\w.]+)|Unsupported operand (\d+)", str(err))
+        what = f" (it would build {found.group(1) or 'opcode ' + found.group(2)})" if found else ""
+        raise ValueError(f"{path}: refused: not a plain weights file{what}. melib loads only checkpoints of "
+                         f"tensors, numbers and strings, as {writer} writes them; a pickle that builds other "
+                         "Python objects could run code when loaded. Re-save the state_dict with torch.save "
+                         "from a trusted session.") from None
+
+
 class AMMSM(nn.Module):
     """The AMMSM model. ``forward(flow, onset, alpha=None, ratios=None) -> AMMSMOutput``.
 
@@ -266,7 +284,7 @@ class AMMSM(nn.Module):
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such checkpoint (expected a model.pt written by melib.train.ammsm)")
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = load_weights(path, "melib.train.ammsm")
         if not isinstance(ckpt, dict) or not {"state_dict", "config"} <= set(ckpt):
             raise ValueError(f"{path}: expected a dict with keys 'state_dict' and 'config', got "
                              f"{sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__}")
