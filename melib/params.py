@@ -120,13 +120,16 @@ PROFILES: dict[str, dict[str, dict]] = {
     "metst": {  # keys documented in melib/train/metst.py
         "smoke": {"dim": 16, "depth": 2, "d_state": 8, "d_conv": 4, "expand": 2, "drop_path": 0.2,
                   "epochs": 2, "lr": 3e-3, "batch": 64, "p": 0.55, "paths": "shared", "max_folds": 2,
-                  "subjects": None, "strategies": [0, 2], "bench_lengths": [1000, 4000]},
+                  "subjects": None, "strategies": [0, 2], "bench_lengths": [1000, 4000],
+                  "ce_norm": "frames", "neg_pool": "fold"},
         "teach": {"dim": 32, "depth": 4, "d_state": 16, "d_conv": 4, "expand": 2, "drop_path": 0.2,
                   "epochs": 10, "lr": 3e-3, "batch": 64, "p": 0.55, "paths": "shared", "max_folds": None,
-                  "subjects": None, "strategies": [0, 2], "bench_lengths": [1000, 3000, 10000]},
+                  "subjects": None, "strategies": [0, 2], "bench_lengths": [1000, 3000, 10000],
+                  "ce_norm": "frames", "neg_pool": "fold"},
         "paper": {"dim": 64, "depth": 12, "d_state": 64, "d_conv": 4, "expand": 2, "drop_path": 0.2,
                   "epochs": 30, "lr": 1e-4, "batch": None, "p": 0.55, "paths": "shared", "max_folds": None,
-                  "subjects": None, "strategies": [0, 2], "bench_lengths": [1000, 10000, 100000]},
+                  "subjects": None, "strategies": [0, 2], "bench_lengths": [1000, 10000, 100000],
+                  "ce_norm": "frames", "neg_pool": "fold"},
     },
 }
 

@@ -48,6 +48,9 @@ def test_sampling_keeps_all_positives_and_ratio_of_negatives():
     idx = sample_windows(spot, 2.0, np.random.default_rng(0))
     assert set([3, 7, 20, 31]) <= set(idx.tolist()) and len(idx) == 4 + 8
     assert len(sample_windows(spot, 0.5, np.random.default_rng(0))) == 6
+    # 36 negatives, 40 wanted: the authors' downSampling keeps all of them but 2 (spare=0: all)
+    assert len(sample_windows(spot, 10.0, np.random.default_rng(0))) == 4 + 34
+    assert len(sample_windows(spot, 10.0, np.random.default_rng(0), spare=0)) == 4 + 36
 
 
 def test_augment_scales_each_sample_by_90_to_110_percent():

@@ -9,7 +9,8 @@
   after the skip), 0 elsewhere; recognition the emotion index on the same frames (negative 0, positive 1,
   surprise 2, others 3) and neutral (4) elsewhere.
 - Sampling (:func:`sample_windows`): every window with a positive frame plus int(n_pos * ratio) random
-  all-negative windows (ratio 4 CAS(ME)^3, 0.5 SAMM-LV).
+  all-negative windows (ratio 4 CAS(ME)^3, 0.5 SAMM-LV), drawn from all of a fold's training windows
+  pooled, as the authors do (when fewer negatives exist, all of them but 2).
 - Augmentation (:func:`augment`): each sample multiplied by randint(90, 110) / 100.
 """
 
@@ -118,12 +119,19 @@ def cut_targets(target: np.ndarray, starts: np.ndarray, k: int) -> np.ndarray:
     return np.asarray(target)[idx]
 
 
-def sample_windows(spot_windows: np.ndarray, ratio: float, rng: np.random.Generator) -> np.ndarray:
-    """Sorted indices: every window with a positive frame plus int(n_pos * ratio) random negative ones."""
+def sample_windows(spot_windows: np.ndarray, ratio: float, rng: np.random.Generator,
+                   spare: int = 2) -> np.ndarray:
+    """Sorted indices: every window with a positive frame plus int(n_pos * ratio) random negative ones.
+
+    When no more negatives exist than wanted, all of them but ``spare`` are taken (the authors'
+    ``downSampling`` keeps all but 2; ``spare=0`` keeps them all). Pass every training window of a fold
+    at once for the authors' pooled draw (``melib.train.metst.sampled_starts``).
+    """
     spot_windows = np.asarray(spot_windows)  # (n_w, k)
     pos = np.flatnonzero(spot_windows.sum(1) > 0)
     neg = np.flatnonzero(spot_windows.sum(1) == 0)
-    n_neg = min(int(len(pos) * ratio), len(neg))
+    want = int(len(pos) * ratio)
+    n_neg = want if len(neg) > want else max(0, len(neg) - spare)
     chosen = rng.choice(neg, size=n_neg, replace=False) if n_neg else np.zeros(0, int)
     return np.sort(np.concatenate([pos, chosen]).astype(int))
 

@@ -2,14 +2,23 @@
 
 Loss (Sec. III-B): ``L = 0.9 * MSE(spot, y_spot) + 0.1 * CE(logits, y_recog; w)`` with sklearn-style
 "balanced" class weights over the training frames, w_c = N / (K * N_c), the neutral weight then x6
-(synergy strategy 0 sets it to 0). Adam (no weight decay) + OneCycleLR(max_lr=lr) stepped per batch; the
-last epoch is kept. LOSO: a fresh model per held-out subject, through :func:`melib.train.loso.run_loso`.
+(synergy strategy 0 sets it to 0). The weighted CE is averaged over the N frames, as the authors' code
+does by passing one-hot probability targets (``ce_norm="frames"``, :func:`recognition_ce`);
+``ce_norm="weights"`` divides by the sum of the frames' weights instead (PyTorch's rule for class
+indices, melib's earlier form). Negatives are sampled from every training window of the fold pooled
+(``neg_pool="fold"``, the authors' ``downSampling``); ``neg_pool="video"`` samples per video.
+Adam (no weight decay) + OneCycleLR(max_lr=lr) stepped per batch; the last epoch is kept. LOSO: a fresh
+model per held-out subject, through :func:`melib.train.loso.run_loso`.
 
 ``PROFILES["metst"]`` keys (``cfg.metst``):
 - ``dim``, ``depth``, ``d_state``, ``d_conv``, ``expand``, ``drop_path``: the network (paper: 64, 12, 64,
   4, 2, 0.2).
 - ``epochs``, ``lr``, ``batch`` (None = the dataset's reference batch: 256 CAS(ME)^3, 32 SAMM-LV).
 - ``p``: the spotting threshold factor (0.55).
+- ``ce_norm``: "frames" (the authors' weighted CE averaged over frames) | "weights" (divided by the summed
+  weights; see :func:`recognition_ce`).
+- ``neg_pool``: "fold" (the authors': negatives drawn from all training windows of the fold) | "video"
+  (drawn per video; see :func:`training_windows`).
 - ``paths``: "shared" | "reference" | "separate" (see :mod:`melib.models.metst`).
 - ``max_folds``: train at most this many LOSO folds (None = every subject; smoke/teach keep it small).
 - ``subjects``: use only the first this many subjects of each dataset (None = all).
@@ -76,28 +85,67 @@ def class_weights(recog: np.ndarray, n_classes: int, neutral_factor: float = NEU
     return w
 
 
+CE_NORMS = ("frames", "weights")
+
+
+def recognition_ce(logits: torch.Tensor, y_recog: torch.Tensor, weight: torch.Tensor,
+                   ce_norm: str = "frames") -> torch.Tensor:
+    """Class-weighted cross-entropy of logits (..., K) against class indices y_recog (...).
+
+    ``"frames"`` (the authors'): sum_i w_{y_i} (-log p_i[y_i]) / N over the N frames; this is what
+    ``CrossEntropyLoss(weight)`` computes for one-hot probability targets. ``"weights"``: the same sum
+    divided by sum_i w_{y_i} (PyTorch's rule for class-index targets), which rescales the CE against
+    the MSE term whenever the mean weight of a batch's frames is not 1.
+    """
+    if ce_norm not in CE_NORMS:
+        raise ValueError(f"ce_norm must be one of {CE_NORMS}, got {ce_norm!r}")
+    flat, y = logits.reshape(-1, logits.shape[-1]), y_recog.reshape(-1)  # (N, K), (N,)
+    if ce_norm == "weights":
+        return F.cross_entropy(flat, y, weight=weight)
+    return F.cross_entropy(flat, y, weight=weight, reduction="sum") / y.numel()
+
+
 def metst_loss(spot: torch.Tensor, logits: torch.Tensor, y_spot: torch.Tensor, y_recog: torch.Tensor,
-               weight: torch.Tensor) -> torch.Tensor:
+               weight: torch.Tensor, ce_norm: str = "frames") -> torch.Tensor:
     """0.9 MSE(spot (B, T), y_spot) + 0.1 weighted CE(logits (B, T, K), y_recog (B, T))."""
-    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y_recog.reshape(-1), weight=weight)
-    return SPOT_WEIGHT * F.mse_loss(spot, y_spot) + RECOG_WEIGHT * ce
+    return SPOT_WEIGHT * F.mse_loss(spot, y_spot) + RECOG_WEIGHT * recognition_ce(logits, y_recog, weight,
+                                                                                  ce_norm)
 
 
-def training_windows(videos: Sequence[VideoSeq], k: int, ratio: float, rng: np.random.Generator):
-    """Windows (N, C, k), spot (N, k), recog (N, k) of the sampled windows of ``videos``."""
+def sampled_starts(videos: Sequence[VideoSeq], k: int, ratio: float, rng: np.random.Generator,
+                   neg_pool: str = "fold") -> list[np.ndarray]:
+    """Start frames of the training windows kept per video (:func:`sample_windows`'s rule).
+
+    ``neg_pool="fold"`` (the authors'): every positive window of every video, plus int(n_pos * ratio)
+    negatives drawn from ALL the videos' negative windows pooled (n_pos counted over the fold).
+    ``"video"``: the same rule applied to each video on its own.
+    """
+    if neg_pool not in ("fold", "video"):
+        raise ValueError(f"neg_pool must be 'fold' or 'video', got {neg_pool!r}")
+    starts = [window_starts(v.n, k) for v in videos]
+    spots = [cut_targets(v.targets()[0], s, k) for v, s in zip(videos, starts)]  # (n_w, k) each
+    if neg_pool == "video":
+        return [s[sample_windows(w, ratio, rng)] if s.size else s for s, w in zip(starts, spots)]
+    ends = np.cumsum([0] + [len(s) for s in starts])[1:]
+    keep = sample_windows(np.concatenate(spots) if len(spots) else np.zeros((0, k)), ratio, rng)
+    return [s[keep[(keep >= e - len(s)) & (keep < e)] - (e - len(s))] for s, e in zip(starts, ends)]
+
+
+def training_windows(videos: Sequence[VideoSeq], k: int, ratio: float, rng: np.random.Generator,
+                     neg_pool: str = "fold"):
+    """Windows (N, C, k), spot (N, k), recog (N, k) of the sampled windows of ``videos``
+    (:func:`sampled_starts`)."""
     xs, ss, rs = [], [], []
-    for v in videos:
-        starts = window_starts(v.n, k)
-        if not starts.size:
+    for v, keep in zip(videos, sampled_starts(videos, k, ratio, rng, neg_pool)):
+        if not keep.size:
             continue
         spot, recog = v.targets()
-        s_w = cut_targets(spot, starts, k)  # (n_w, k)
-        keep = sample_windows(s_w, ratio, rng)
-        xs.append(cut_windows(v.seq, starts[keep], k))
-        ss.append(s_w[keep])
-        rs.append(cut_targets(recog, starts[keep], k))
+        xs.append(cut_windows(v.seq, keep, k))
+        ss.append(cut_targets(spot, keep, k))
+        rs.append(cut_targets(recog, keep, k))
     if not xs:
-        raise ValueError(f"no training windows: every training video is shorter than 2 half-windows (k={k})")
+        raise ValueError(f"no training windows: every training video is shorter than 2 half-windows (k={k}) "
+                         "or none was sampled")
     return np.concatenate(xs), np.concatenate(ss).astype(np.float32), np.concatenate(rs).astype(np.int64)
 
 
@@ -108,7 +156,8 @@ def build_model(hp, n_emotions: int = 4, in_channels: int = 10) -> METST:
 
 
 def fit(model: METST, X: np.ndarray, S: np.ndarray, R: np.ndarray, weight: np.ndarray, epochs: int,
-        lr: float, batch: int, seed: int, device: torch.device, progress: bool = False) -> list[float]:
+        lr: float, batch: int, seed: int, device: torch.device, progress: bool = False,
+        ce_norm: str = "frames") -> list[float]:
     """Adam + OneCycleLR (per batch) for ``epochs``; augmentation per batch; returns mean loss per epoch."""
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -126,7 +175,7 @@ def fit(model: METST, X: np.ndarray, S: np.ndarray, R: np.ndarray, weight: np.nd
             x = torch.from_numpy(augment(X[idx], rng)).to(device)  # (b, C, k)
             spot, logits = model(x)  # (b, k), (b, k, K)
             loss = metst_loss(spot, logits, torch.from_numpy(S[idx]).to(device),
-                              torch.from_numpy(R[idx]).to(device), w)
+                              torch.from_numpy(R[idx]).to(device), w, ce_norm)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -174,10 +223,12 @@ def fold_trainer(videos: Sequence[VideoSeq], ws: WindowSettings, hp, device: tor
         torch.manual_seed(fold_seed)
         train = [videos[i] for i in fold.train_idx]
         test = [videos[i] for i in fold.test_idx]
-        X, S, R = training_windows(train, ws.k, ws.ratio, np.random.default_rng(fold_seed))
+        X, S, R = training_windows(train, ws.k, ws.ratio, np.random.default_rng(fold_seed),
+                                   getattr(hp, "neg_pool", "fold"))
         w = class_weights(R, n_emotions + 1, neutral_trained=strategy != 0)
         model = build_model(hp, n_emotions, X.shape[1])
-        losses = fit(model, X, S, R, w, hp.epochs, hp.lr, batch, fold_seed, device, progress)
+        losses = fit(model, X, S, R, w, hp.epochs, hp.lr, batch, fold_seed, device, progress,
+                     getattr(hp, "ce_norm", "frames"))
         torch.save(model.state_dict(), Path(fold_dir) / "model.pt")
         tr_iv = np.concatenate([v.intervals for v in train if len(v.intervals)])
         return {**predict_videos(model, test, ws.k, batch, device), "losses": np.asarray(losses),
@@ -297,7 +348,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{len(res)} fold(s) in {loso_dir(cfg, a.dataset, a.strategy)}")
 
 
-__all__ = ["NEUTRAL", "VideoSeq", "class_weights", "metst_loss", "training_windows", "build_model", "fit",
+__all__ = ["CE_NORMS", "NEUTRAL", "VideoSeq", "class_weights", "metst_loss", "recognition_ce", "sampled_starts",
+           "training_windows", "build_model", "fit",
            "predict_windows", "fold_trainer", "predict_videos", "loso_dir", "video_sequences", "run_dataset", "main"]
 
 
