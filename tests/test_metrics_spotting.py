@@ -81,3 +81,98 @@ def test_samm_lv_drops_true_others_and_scores_three_classes():
 def test_bad_interval_is_a_clear_error():
     with pytest.raises(ValueError, match="prediction 0: offset 3 is before onset 5"):
         match([(5, 3)], [(0, 9)])
+
+
+def test_iou_tie_takes_the_first_truth_melibs_rule():
+    # prediction 0 has IoU 10/15 with both truths; melib takes the first, which leaves truth 1 to
+    # prediction 1 (2 TP). Taking the last tied truth instead would give TP 1, FP 1, FN 1.
+    m = match([(5, 14), (5, 19)], [(0, 14), (5, 19)])
+    assert iou((5, 14), (0, 14)) == iou((5, 14), (5, 19))
+    assert m.pairs == [(0, 0), (1, 1)] and (m.tp, m.fp, m.fn) == (2, 0, 0)
+
+
+def test_veto_after_matching_turns_the_vetoed_tp_into_a_fn():
+    from melib.metrics.spotting import apply_veto
+
+    m = match([(19, 25), (26, 32)], [(19, 32)])  # issue 11 M2: both IoU 0.5, the first takes the truth
+    assert (m.tp, m.fp, m.fn) == (1, 1, 0)
+    v = apply_veto(m, [True, False])
+    assert (v.tp, v.fp, v.fn) == (0, 1, 1) and v.pairs == []
+    v = apply_veto(m, [False, True])  # a vetoed FP simply disappears
+    assert (v.tp, v.fp, v.fn) == (1, 0, 0)
+    with pytest.raises(ValueError, match="2 matched predictions"):
+        apply_veto(m, [True])
+
+
+def test_megc_one_prediction_may_take_several_truths():
+    from melib.metrics.spotting import match_megc
+
+    preds, gts = [(0, 20)], [(0, 14), (5, 20)]  # IoU 15/21 and 16/21
+    m = match_megc(preds, gts)
+    assert (m.tp, m.fp, m.fn) == (2, 0, 0) and m.pairs == [(0, 0), (0, 1)]
+    m = match_megc(preds, gts, multi_match=False)  # the first truth over the threshold only
+    assert (m.tp, m.fp, m.fn) == (1, 0, 1) and m.pairs == [(0, 0)]
+    m = match(preds, gts)  # ME-TST: the best truth only
+    assert (m.tp, m.fp, m.fn) == (1, 0, 1) and m.pairs == [(0, 1)]
+
+
+def _vid(subject, preds, labels, gt, gt_labels):
+    return {"subject": subject, "intervals": preds, "labels": labels, "gt": gt, "gt_labels": gt_labels}
+
+
+def test_megc_skips_unannotated_videos_and_unpredicted_subjects():
+    from melib.metrics.spotting import megc_scores
+
+    videos = [_vid("A", [(0, 9)], [0], [(0, 9)], [0]),
+              _vid("A", [(50, 59)], [0], [], []),  # predictions in a video without truth: never counted
+              _vid("B", [], [], [(0, 9)], [0])]  # a subject without predictions: its truth never counted
+    r = megc_scores(videos)
+    assert (r["spot_tp"], r["spot_fp"], r["spot_fn"]) == (1, 0, 0)
+    r = megc_scores(videos, skips=False)
+    assert (r["spot_tp"], r["spot_fp"], r["spot_fn"]) == (1, 1, 1)
+
+
+def test_megc_analysis_uar_is_mean_precision_and_empty_classes_count_zero():
+    from melib.metrics.spotting import megc_scores
+
+    gts = [(0, 9), (20, 29), (40, 49), (60, 69)]
+    v = [_vid("s", gts, [0, 0, 1, 1], gts, [0, 0, 0, 1])]
+    # class 0: TP 2 FP 0 FN 1 -> P 1, R 2/3, F1 .8; class 1: TP 1 FP 1 -> P .5, R 1, F1 2/3;
+    # class 2: no sample and no prediction -> 0, 0, 0 (and it enters the means)
+    r = megc_scores(v, classes=[0, 1, 2])
+    assert r["recog_precision"] == pytest.approx(0.5) and r["recog_recall"] == pytest.approx(5 / 9)
+    assert r["recog_uar"] == pytest.approx(0.5)  # "UAR" = mean precision
+    assert r["recog_f1"] == pytest.approx(10 / 19) and r["recog_uf1"] == pytest.approx(22 / 45)
+    assert r["strs"] == pytest.approx(1.0 * 10 / 19)
+    assert megc_scores(v, classes=[0, 1, 2], uar_is_precision=False)["recog_uar"] == pytest.approx(5 / 9)
+    metst = recognition_scores([0, 0, 0, 1], [0, 0, 1, 1], 3)  # ME-TST leaves class 2 out
+    assert metst["precision"] == pytest.approx(0.75) and metst["uar"] == pytest.approx(5 / 6)
+    # every TP of one class, truly and predicted: the evaluator's one-class confusion matrix scores it 0
+    same = [_vid("s", [(0, 9), (20, 29)], [0, 0], [(0, 9), (20, 29)], [0, 0])]
+    assert megc_scores(same)["recog_f1"] == 0.0 and megc_scores(same)["strs"] == 0.0
+    assert recognition_scores([0, 0], [0, 0], 1)["f1"] == pytest.approx(1.0)
+
+
+def test_evaluate_folds_megc_protocol_and_bad_protocol():
+    import numpy as np
+
+    from melib.metrics.spotting import evaluate_folds
+
+    n = 60
+    x = np.zeros(n)
+    x[20:31] = 1.0  # one peak at 25 -> [20, 30] with k_p = 5
+    logits = np.zeros((n, 5))
+    logits[:, 1] = 5.0
+    pred = {"scores_video": x, "logits_video": logits, "lengths": np.array([n]), "names": np.array(["s1/v1"]),
+            "k": np.array(10), "batch": np.array(4), "win_counts": np.array([0]),
+            "gt": np.array([[20, 30], [22, 31]]), "gt_labels": np.array([1, 2]), "gt_counts": np.array([2]),
+            "k_p": np.array(5), "k_p_all": np.array(5)}
+    metst = evaluate_folds([pred], 2, "video")
+    megc = evaluate_folds([pred], 2, "video", protocol="megc")
+    assert (metst["spot_tp"], metst["spot_fp"], metst["spot_fn"]) == (1, 0, 1)
+    assert (megc["spot_tp"], megc["spot_fp"], megc["spot_fn"]) == (2, 0, 0)  # one interval, two truths
+    assert megc["recog_n"] == 2 and metst["recog_n"] == 1
+    one = evaluate_folds([pred], 2, "video", protocol="megc", megc={"multi_match": False})
+    assert (one["spot_tp"], one["spot_fn"]) == (1, 1)
+    with pytest.raises(ValueError, match="protocol"):
+        evaluate_folds([pred], 2, "video", protocol="megc2023")

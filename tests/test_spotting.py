@@ -157,3 +157,86 @@ def test_fold_evaluation_fixed_vs_reference_quirks():
     assert np.all(fold_videos(half, "fixed")[1]["scores"] == 0.5)
     ref2 = fold_videos(half, "reference")[1]["scores"]  # 14 % batch 4 != 0: its first half stays 0
     assert np.all(ref2[:10] == 0) and np.all(ref2[10:140] == 0.5)
+
+
+def test_reference_stitcher_is_the_authors_test_loop():
+    # k = 10 (h = 5), 53 frames -> 9 windows; window w's values are w + 1; the video's first window sits at
+    # loader position 2 with batches of 4, so windows 2 and 6 open a batch and write all 10 frames
+    n, k = 53, 10
+    starts = window_starts(n, k)
+    values = np.repeat(np.arange(1.0, 10.0)[:, None], k, axis=1)  # (9, 10)
+    out = stitch(values, starts, n, reference=True, batch_offset=2, batch_size=4)
+    authors = [0] * 5 + [1] * 5 + [3] * 10 + [4] * 5 + [5] * 5 + [7] * 10 + [8] * 5 + [9] * 5
+    assert out.tolist() == authors  # (n_w + 1) * k // 2 = 50 frames, not 53; 2 and 6 overwrite 1 and 5
+    fixed = stitch(values, starts, n, tail=np.full(k, 10.0))
+    assert len(fixed) == 53 and fixed[10:15].tolist() == [2] * 5 and fixed[50:].tolist() == [10] * 3
+    with pytest.raises(ValueError, match="even window length"):
+        stitch(np.ones((3, 9)), np.array([0, 4, 8]), 20, reference=True)
+
+
+def test_reference_strategy_0_takes_the_argmax_over_all_five_classes():
+    from melib.spotting import frame_labels
+
+    z = np.zeros((4, 5))
+    z[:, 4], z[:, 2] = 3.0, 1.0  # the (untrained) neutral logit is the largest
+    assert frame_labels(z, 0).tolist() == [2] * 4
+    assert frame_labels(z, 0, reference=True).tolist() == [4] * 4
+    assert frame_labels(z, 2, reference=True).tolist() == [2] * 4  # strategy 2 skips neutral in both
+
+
+def _video_pred(scores, logits, gt, gt_labels, k_p):
+    """A predictions.npz-like dict of one video scored from whole-video curves (source="video")."""
+    n = len(scores)
+    return {"scores_video": np.asarray(scores, np.float32), "logits_video": np.asarray(logits, np.float32),
+            "lengths": np.array([n]), "names": np.array(["s1/v1"]), "k": np.array(10), "batch": np.array(4),
+            "win_counts": np.array([0]), "gt": np.array(gt).reshape(-1, 2), "gt_labels": np.array(gt_labels),
+            "gt_counts": np.array([len(gt)]), "k_p": np.array(k_p), "k_p_all": np.array(k_p)}
+
+
+def test_reference_interval_label_clamps_the_onset_first():
+    # issue 11 M1: T = 30, k_p = 4, peak at frame 2 -> [-2, 6]; frame labels 1, 1, 2, 2, 0, ...
+    labels = np.array([1, 1, 2, 2, 0] + [0] * 25)
+    assert interval_labels(labels, [(-2, 6)]).tolist() == [2]  # votes over frames 1..4, not 0..4
+    x = np.zeros(30)
+    x[:5] = 1.0
+    logits = np.zeros((30, 5))
+    logits[np.arange(30), labels] = 5.0
+    res = analyse(x, logits, 4, strategy=2, reference=True)
+    assert res.intervals.tolist() == [[-2, 6]] and res.labels.tolist() == [2]
+
+
+def _m2_case():
+    """Issue 11 M2: k_p = 3, peaks at 22 and 29 -> [19, 25], [26, 32]; truth [19, 32]; frames up to 25
+    look neutral, so strategy 1 vetoes the first interval."""
+    x = np.zeros(40)
+    x[21:24] = x[28:31] = 1.0
+    logits = np.zeros((40, 5))
+    logits[:26, 4] = logits[26:, 0] = 5.0
+    return _video_pred(x, logits, [(19, 32)], [0], 3)
+
+
+def test_strategy_1_veto_order_default_and_reference():
+    from melib.metrics.spotting import evaluate_folds, spotted_videos
+
+    pred = _m2_case()
+    s = spotted_videos([pred], 1, "video", reference=True)[0]["spotted"]
+    assert s.intervals.tolist() == [[19, 25], [26, 32]] and s.vetoed.tolist() == [True, False]
+    counts = lambda r: (r["spot_tp"], r["spot_fp"], r["spot_fn"])  # noqa: E731
+    assert counts(evaluate_folds([pred], 1, "video")) == (1, 0, 0)  # vetoed before matching
+    assert counts(evaluate_folds([pred], 1, "video", reference=True)) == (0, 1, 1)  # the authors' order
+    assert counts(evaluate_folds([pred], 1, "video", veto="after")) == (0, 1, 1)
+    assert counts(evaluate_folds([pred], 1, "video", reference=True, veto="before")) == (1, 0, 0)
+    assert counts(evaluate_folds([pred], 2, "video", reference=True)) == (1, 1, 0)  # no veto at all
+    with pytest.raises(ValueError, match="veto"):
+        evaluate_folds([pred], 1, "video", veto="never")
+
+
+def test_reference_strategy_0_neutral_label_is_a_wrong_emotion():
+    from melib.metrics.spotting import evaluate_folds
+
+    pred = _m2_case()  # the second interval is a TP; under strategy 0 it takes labels from frames 27..30
+    pred["logits_video"][:, 4] = 9.0  # the untrained neutral logit wins everywhere
+    fixed = evaluate_folds([pred], 0, "video")
+    ref = evaluate_folds([pred], 0, "video", reference=True)
+    assert fixed["spot_tp"] == ref["spot_tp"] == 1
+    assert fixed["recog_f1"] == pytest.approx(1.0) and ref["recog_f1"] == 0.0  # neutral is right for no class

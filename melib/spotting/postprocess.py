@@ -7,8 +7,9 @@
    (:func:`spot_intervals`). Intervals are inclusive 0-based frame ranges; the fixed default clips them to
    the video, ``reference=True`` keeps the raw ends and adds the reference's dummy ``[0, 0]`` prediction to
    a video without peaks (counted as a false positive).
-5. Interval emotion = the most common per-frame label strictly inside the interval (the reference's slice
-   ``labels[onset + 1 : offset - 1]``, ties to the label seen first; :func:`interval_labels`).
+5. Interval emotion = the most common per-frame label inside the interval: the authors clamp the ends at
+   0 first, then vote over ``labels[onset + 1 : offset - 1]`` (ties to the label seen first;
+   :func:`interval_labels`).
 """
 
 from __future__ import annotations
@@ -64,11 +65,14 @@ def spot_intervals(scores: np.ndarray, k_p: int, p: float = P_THRESHOLD,
 
 
 def interval_labels(frame_labels: np.ndarray, intervals: np.ndarray) -> np.ndarray:
-    """Most common per-frame label strictly inside each interval (reference slice [on + 1, off - 1))."""
+    """Most common per-frame label of each interval, as the authors' code: onset and offset clamped at 0
+    first, then the vote over frames [onset + 1, offset - 1) (an interval [-2, 6] votes over frames 1..4).
+    The vote is the same in both modes; only ``reference=True`` intervals can start before frame 0."""
     frame_labels = np.asarray(frame_labels)
     out = []
     for on, off in np.asarray(intervals, dtype=int).reshape(-1, 2):
-        lo, hi = max(0, on + 1), max(1, off - 1)
+        on, off = max(0, on), max(0, off)
+        lo, hi = on + 1, max(1, off - 1)
         inside = frame_labels[lo:hi]
         if inside.size == 0:  # interval at the very end of a video: fall back to its inclusive range
             inside = frame_labels[max(0, on): off + 1]

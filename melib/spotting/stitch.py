@@ -4,11 +4,16 @@ Windows of length k start every h = k // 2 frames (``melib.data.windows.window_s
 of a video writes all k of its frames, every later one only its second half ``[s + h, s + k)``.
 
 Fixed by default (``reference=False``):
-- the first window of EVERY video writes its first half (the reference tests the window's index inside
-  its batch, so a video whose first window is not at batch position 0 keeps frames 0..h-1 at zero:
-  ``reference=True, batch_offset=..., batch_size=...`` reproduces it);
+- the first window of EVERY video, and only it, writes its first half;
 - frames after the last window (the tail shorter than a half window) take a window aligned to the video's
   end when one is given (``tail``), else the last window's last value, so every frame is written.
+
+``reference=True, batch_offset=..., batch_size=...`` reproduces the authors' test loop exactly: it tests a
+window's position in its BATCH, not in its video. The window at position 0 of each batch writes all k
+frames (so (a) a video whose first window is not at a batch start keeps frames 0..h-1 at zero, and (b)
+mid-video, the first window of each batch overwrites the previous window's second half with its own first
+half); every other window writes its second half. The curve has (n_w + 1) * k // 2 frames: frames after
+the last window are absent, not zero.
 """
 
 from __future__ import annotations
@@ -18,23 +23,28 @@ import numpy as np
 
 def stitch(window_values: np.ndarray, starts: np.ndarray, n_frames: int, *, tail: np.ndarray | None = None,
            reference: bool = False, batch_offset: int = 0, batch_size: int = 1) -> np.ndarray:
-    """Stitch (n_w, k[, C]) window outputs at ``starts`` into an (n_frames[, C]) curve."""
+    """Stitch (n_w, k[, C]) window outputs at ``starts`` into an (n_frames[, C]) curve.
+
+    ``reference=True``: the authors' (n_w + 1) * k // 2 frames; window w sits at position
+    ``batch_offset + w`` of the test loader (its fold's windows in order, batches of ``batch_size``).
+    """
     v = np.asarray(window_values, dtype=float)  # (n_w, k[, C])
     starts = np.asarray(starts, dtype=int)
     if v.ndim < 2 or v.shape[0] != starts.size:
         raise ValueError(f"stitch: {starts.size} window starts but window values of shape {v.shape}")
     k = v.shape[1]
     h = k // 2
+    if reference:
+        return _stitch_reference(v, starts, batch_offset, batch_size)
     out = np.zeros((n_frames,) + v.shape[2:])  # (T[, C])
     written = np.zeros(n_frames, dtype=bool)
     for w, s in enumerate(starts):
-        first = (w == 0) if not reference else (w == 0 and (batch_offset % batch_size) == 0)
-        lo = s if first else s + h
+        lo = s if w == 0 else s + h
         hi = min(s + k, n_frames)
         if lo < hi:
             out[lo:hi] = v[w, lo - s: hi - s]
             written[lo:hi] = True
-    if not reference and not written.all():
+    if not written.all():
         missing = np.flatnonzero(~written)
         if tail is not None:
             t = np.asarray(tail, dtype=float)  # (k[, C]) for the window [n_frames - k, n_frames)
@@ -46,12 +56,29 @@ def stitch(window_values: np.ndarray, starts: np.ndarray, n_frames: int, *, tail
     return out
 
 
+def _stitch_reference(v: np.ndarray, starts: np.ndarray, batch_offset: int, batch_size: int) -> np.ndarray:
+    """The authors' test-loop stitching of (n_w, k[, C]) window values (see the module docstring)."""
+    k = v.shape[1]
+    h = k // 2
+    if k % 2:
+        raise ValueError(f"reference stitching needs an even window length (the authors' k = 30 or 50), got {k}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if not np.array_equal(starts, np.arange(starts.size) * h):
+        raise ValueError("reference stitching expects the windows at w * (k // 2) (window_starts)")
+    out = np.zeros(((starts.size + 1) * k // 2,) + v.shape[2:])  # ((n_w + 1) k / 2[, C])
+    for w, s in enumerate(starts):
+        lo = s if (batch_offset + w) % batch_size == 0 else s + h  # batch position 0 writes all k frames
+        out[lo:s + k] = v[w, lo - s:]
+    return out
+
+
 def fold_videos(pred: dict, source: str = "fixed") -> list[dict]:
     """One LOSO fold's ``predictions.npz`` arrays -> per-video dicts with per-frame curves.
 
-    ``source``: "fixed" (default stitching), "reference" (the reference's batch-index stitching) or
-    "video" (whole-video inference). Each dict: ``name``, ``scores`` (n,), ``logits`` (n, K), ``gt`` (m, 2),
-    ``gt_labels`` (m,).
+    ``source``: "fixed" (default stitching), "reference" (the authors' batch-position stitching, curves of
+    (n_w + 1) * k // 2 frames) or "video" (whole-video inference). Each dict: ``name``, ``scores`` (n,),
+    ``logits`` (n, K), ``gt`` (m, 2), ``gt_labels`` (m,).
     """
     from melib.data.windows import window_starts
 
