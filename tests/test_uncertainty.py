@@ -103,3 +103,5 @@ def test_ratio_of_medians_resolves_a_real_difference():
     r = ratio_interval(a, b)
     assert r.low > 1.8 and r.high < 2.2
     assert format(r, ".2f").startswith(f"{np.median(a) / np.median(b):.2f} [")
+    few = ratio_interval(a[:3], b[:3])  # too few repetitions to resolve anything
+    assert np.isnan(few.low) and not few.excludes(1.0)

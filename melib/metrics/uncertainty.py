@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 CONFIDENCE = 0.95
+MIN_TIMING_REPS = 5  # ratio_interval gives no interval below this many interleaved repetitions
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,11 @@ def ratio_interval(times_a, times_b, confidence: float = CONFIDENCE, n_resamples
     """Ratio of median times A/B with a bootstrap interval (pairs of interleaved repetitions resampled
     together). Compare two timings only when this interval excludes 1 or is narrow enough to matter."""
     a, b = np.asarray(times_a, float), np.asarray(times_b, float)
-    if a.shape != b.shape or a.size < 2:
-        raise ValueError("ratio_interval needs two equally long timing series of at least 2 repetitions")
+    if a.shape != b.shape or a.size < 1:
+        raise ValueError("ratio_interval needs two equally long, non-empty timing series")
+    if a.size < MIN_TIMING_REPS:  # a bootstrap of 2-4 pairs says nothing: no interval
+        return Interval(float(np.median(a) / np.median(b)), float("nan"), float("nan"), confidence,
+                        f"median ratio (fewer than {MIN_TIMING_REPS} repetitions: no interval)", int(a.size))
 
     def stat(i):
         return float(np.median(a[i]) / np.median(b[i]))

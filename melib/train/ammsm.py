@@ -22,6 +22,9 @@ Profile keys (``cfg.ammsm``): the model's (:attr:`melib.models.ammsm.AMMSMConfig
 CLI (one fold per call, to spread folds over machines)::
 
     python -m melib.train.ammsm --protocol casme2-5class --fold sub01 --profile paper --data PATH --out DIR
+
+Without ``--fold``, every fold; ``--executor slurm`` submits them as one Slurm job array (``--cluster
+partition=gpu,gpus=1`` overrides the profile's Slurm settings, ``--cap 1`` makes a dry run).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from tqdm.auto import tqdm
 from melib.magnify import loss_weight, magnification_loss
 from melib.models.ammsm import AMMSM, AMMSMConfig
 from melib.params import stable_hash
+from melib.train.executor import Job, add_cluster_args, cluster_config, inline_config, submitter
 from melib.train.regularizers import EMATeacher, mesa_loss, mixup, soft_cross_entropy
 from melib.train.search import Candidate, SearchSpace, evolutionary_search
 
@@ -143,7 +147,7 @@ def train_phase(model: AMMSM, data: ClipTensors, idx, hp, epochs: int, sample, e
         model.train()
         perm = idx[torch.randperm(len(idx), generator=generator).numpy()]
         total = 0.0
-        for sl in batch_slices(len(perm), hp.batch):
+        for sl in batch_slices(len(perm), hp.batch)[:getattr(hp, "max_batches", None)]:  # capped dry run
             flow, onset, y = (t.to(device) for t in data.batch(perm[sl]))  # (b,2,S,S), (b,C,S,S), (b,)
             (flow, onset), target, _ = mixup([flow, onset], F.one_hot(y, n_cls).float(), hp.mixup, generator)
             cand = sample()
@@ -230,9 +234,21 @@ def run_protocol(cfg, dataset_key: str, protocol_name: str, out_dir: Path, only:
     if limit is not None:
         folds = folds[:limit]
     model_cfg = AMMSMConfig.from_profile(hp, n_classes=len(proto.classes), **switches)
-    out_dir = Path(out_dir) / run_key(hp, model_cfg, cfg.seed, synth)
-    results = run_loso(folds, lambda f, d: train_fold(f, d, data, hp, model_cfg, cfg.seed, cfg.device), out_dir, only=only)
+    key = run_key(hp, model_cfg, cfg.seed, synth)
+    submit = submitter(cfg, f"ammsm-{dataset_key}-{protocol_name}-{key}", lambda name: Job(
+        name, fold_job, (inline_config(cfg), dataset_key, protocol_name, str(out_dir), name, max_folds, synth,
+                         switches)))
+    results = run_loso(folds, lambda f, d: train_fold(f, d, data, hp, model_cfg, cfg.seed, cfg.device),
+                       Path(out_dir) / key, only=only, submit=submit)
     return results, data
+
+
+def fold_job(cfg, dataset_key: str, protocol_name: str, out_dir: str, fold: str, max_folds, synth, switches) -> str:
+    """One fold as a submitted job (:mod:`melib.train.executor`): :func:`run_protocol` with ``only=fold``,
+    which writes the fold's DONE folder that the submitting run then loads."""
+    run_protocol(cfg, dataset_key, protocol_name, Path(out_dir), only=fold, max_folds=max_folds, synth=synth,
+                 **switches)
+    return fold
 
 
 NOT_TRAINING = ("max_folds", "protocols", "amplitudes", "latency_batch", "latency_reps", "ablation_folds")
@@ -245,23 +261,20 @@ def run_key(hp, model_cfg: AMMSMConfig, seed: int, synth: dict | None = None) ->
     return "run-" + stable_hash([train, model_cfg.__dict__, seed, synth or {}], 10)
 
 
-def step_latency(model_cfg: AMMSMConfig, batch: int, reps: int = 5, device="cpu", seed: int = 0) -> float:
-    """Median wall time (ms) of one training step (forward, eq. 2 loss, backward, AdamW) on random input
-    under the sparse configuration of all ratios 0.5 and alpha 2 (Table III's latency column)."""
-    import time
-
+def training_step(model_cfg: AMMSMConfig, batch: int, device="cpu", seed: int = 0):
+    """A callable that runs one training step (forward, eq. 2 loss, backward, AdamW) on fixed random input
+    under the sparse configuration of all ratios 0.5 and alpha 2 (Table III's latency column); it
+    synchronises CUDA so a wall-clock timer around it measures the step."""
     torch.manual_seed(seed)
     model = AMMSM(model_cfg).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     s = model_cfg.size
-    flow, onset = torch.randn(batch, 2, s, s, device=device), torch.randn(batch, 3, s, s, device=device)
+    flow, onset = torch.randn(batch, 2, s, s, device=device), torch.randn(batch, 3, s, s, device=device)  # (B, 2|3, S, S)
     y = torch.randint(0, model_cfg.n_classes, (batch,), device=device)
     cand = Candidate(tuple([0.5] * model_cfg.n_genes), 2.0)
-    times = []
-    for i in range(reps + 1):  # the first step warms up
-        if device != "cpu" and torch.cuda.is_available():
-            torch.cuda.synchronize()
-        t = time.perf_counter()
+    cuda = str(device) != "cpu" and torch.cuda.is_available()
+
+    def step() -> None:
         out, alpha = _forward(model, flow, onset, cand)
         loss = F.cross_entropy(out.logits, y)
         if model.magnifier is not None:
@@ -269,10 +282,24 @@ def step_latency(model_cfg: AMMSMConfig, batch: int, reps: int = 5, device="cpu"
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if device != "cpu" and torch.cuda.is_available():
+        if cuda:
             torch.cuda.synchronize()
-        if i:
-            times.append(1000 * (time.perf_counter() - t))
+
+    return step
+
+
+def step_latency(model_cfg: AMMSMConfig, batch: int, reps: int = 5, device="cpu", seed: int = 0) -> float:
+    """Median wall time (ms) of :func:`training_step` over ``reps`` steps after one warm-up step. To compare
+    configurations, time them interleaved (:func:`melib.metrics.uncertainty.interleaved_timing`)."""
+    import time
+
+    step = training_step(model_cfg, batch, device, seed)
+    step()  # warm-up
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        step()
+        times.append(1000 * (time.perf_counter() - t))
     return float(np.median(times))
 
 
@@ -290,10 +317,9 @@ def main(argv=None) -> None:
     p.add_argument("--out", default="build", help="output folder (fold folders go below it)")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
+    add_cluster_args(p)
     a = p.parse_args(argv)
-    from melib.params import setup
-
-    cfg = setup(a.profile, a.data, a.device, a.seed, a.out)
+    cfg = cluster_config(a)
     key = a.dataset or DATASET_OF.get(a.protocol)
     if key is None:
         p.error(f"--dataset is needed for protocol {a.protocol!r} (casme2 or samm)")

@@ -51,5 +51,7 @@ def pct(value, digits: int = 1) -> str:
     if value is None:
         return ""
     if hasattr(value, "low"):
+        if value.low != value.low:  # nan: one subject / one seed, no interval can be given
+            return f"{100 * value.estimate:.{digits}f} [no interval: n={value.n}]"
         return f"{100 * value.estimate:.{digits}f} [{100 * value.low:.{digits}f}, {100 * value.high:.{digits}f}]"
     return f"{100 * value:.{digits}f}"

@@ -47,7 +47,8 @@ def results_table(paper_rows, ours: list[tuple], paper_data: str) -> pd.DataFram
 
 
 def ablation_table(ours: list[dict], data: str) -> pd.DataFrame:
-    """Table III layout, paper and ours side by side. ``ours`` rows: amm, sa, backbone, uf1, uar, latency_ms."""
+    """Table III layout, paper and ours side by side. ``ours`` rows: amm, sa, backbone, uf1, uar, latency_ms;
+    scores as fractions or Intervals, latency as ms or an Interval (median [lower, upper quartile])."""
     rows = []
     for amm, sa, bb, u, r, lat in PAPER_TABLE_III:
         rows.append({"AMM": "yes" if amm else "-", "SA": "yes" if sa else "-", "Backbone": bb,
@@ -60,10 +61,16 @@ def ablation_table(ours: list[dict], data: str) -> pd.DataFrame:
         for amm, sa, bb, *_ in PAPER_TABLE_III:
             o = key.get((amm, sa, bb_name[bb]))
             v = None if o is None or o.get(f) is None else o[f]
-            vals.append(None if v is None else round(100 * v, 2) if f != "latency_ms" else round(v, 2))
+            vals.append(_latency(v) if f == "latency_ms" else pct(v))
         df[col] = vals
     df["Data (ours)"] = data
     return df
+
+
+def _latency(v) -> str:
+    if v is None:
+        return ""
+    return f"{v.estimate:.1f} [{v.low:.1f}, {v.high:.1f}]" if hasattr(v, "low") else f"{v:.1f}"
 
 
 def confusion_plot(cm: np.ndarray, classes: list[str], title: str, ax=None):
@@ -139,11 +146,17 @@ def loss_curves(curves: dict[str, np.ndarray], ax=None):
     return ax.figure
 
 
-def amplitude_plot(amplitudes, with_mag, without_mag, ax=None):
-    """UF1 vs micro-expression amplitude with and without the magnifier (SynthME only)."""
+def amplitude_plot(amplitudes, with_mag, without_mag, ax=None, chance: float | None = None):
+    """UF1 vs micro-expression amplitude with and without the magnifier (SynthME only). Values are floats
+    or Intervals (drawn as error bars); ``chance`` draws the chance level."""
     ax = ax or plt.subplots(figsize=(5, 3))[1]
-    ax.plot(amplitudes, with_mag, "o-", label="magnifier on")
-    ax.plot(amplitudes, without_mag, "s--", label="magnifier off")
+    for vals, fmt, label, shift in ((with_mag, "o-", "magnifier on", 0.97), (without_mag, "s--", "magnifier off", 1.03)):
+        est = np.array([getattr(v, "estimate", v) for v in vals], float)
+        err = np.array([[e - getattr(v, "low", e), getattr(v, "high", e) - e] for v, e in zip(vals, est)]).T
+        ax.errorbar(np.asarray(amplitudes, float) * shift, est, yerr=err.reshape(2, -1), fmt=fmt, capsize=3,
+                    label=label)
+    if chance is not None:
+        ax.axhline(chance, color="grey", lw=0.8, ls=":", label="chance")
     ax.set_xscale("log")
     ax.set_xticks(list(amplitudes), [f"{a:g}" for a in amplitudes])
     ax.minorticks_off()
