@@ -30,11 +30,13 @@ def test_truncated_jpeg_and_png_are_refused(tmp_path):
         path = tmp_path / f"frame.{ext}"
         cv2.imwrite(str(path), img)
         assert read_image(path).shape == (40, 48, 3)  # the complete file reads
+        assert read_image(path, gray=True, reduce=2).shape == (20, 24)
         data = path.read_bytes()
         path.write_bytes(data[: len(data) // 2])
         assert cv2.imread(str(path)) is not None or ext == "png"  # libjpeg alone decodes the half JPEG
-        with pytest.raises(DataError, match=rf"frame\.{ext}: frame file is truncated"):
-            read_image(path)
+        for reduce in (1, 4):
+            with pytest.raises(DataError, match=rf"frame\.{ext}: frame file is truncated"):
+                read_image(path, gray=True, reduce=reduce)
 
 
 def test_csv_renamed_to_xlsx_is_not_a_workbook(tmp_path):

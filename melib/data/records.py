@@ -34,8 +34,9 @@ def truncation(data: bytes) -> str | None:
     return None
 
 
-def read_image(path: Path, gray: bool = False) -> np.ndarray:
-    """Decode one frame file: uint8 (H, W) if gray else (H, W, 3) RGB; errors name the file."""
+def read_image(path: Path, gray: bool = False, reduce: int = 1) -> np.ndarray:
+    """Decode one frame file: uint8 (H, W) if gray else (H, W, 3) RGB; errors name the file (missing,
+    truncated, undecodable). ``reduce`` in (1, 2, 4, 8): libjpeg's reduced decoding (1/reduce per side)."""
     import cv2
 
     path = Path(path)
@@ -45,7 +46,13 @@ def read_image(path: Path, gray: bool = False) -> np.ndarray:
     problem = truncation(data)
     if problem:
         raise DataError(f"frame file is truncated ({problem})", file=path, expected="a complete JPEG/PNG image")
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
+    flags = {(1, True): cv2.IMREAD_GRAYSCALE, (1, False): cv2.IMREAD_COLOR,
+             (2, True): cv2.IMREAD_REDUCED_GRAYSCALE_2, (2, False): cv2.IMREAD_REDUCED_COLOR_2,
+             (4, True): cv2.IMREAD_REDUCED_GRAYSCALE_4, (4, False): cv2.IMREAD_REDUCED_COLOR_4,
+             (8, True): cv2.IMREAD_REDUCED_GRAYSCALE_8, (8, False): cv2.IMREAD_REDUCED_COLOR_8}
+    if (reduce, bool(gray)) not in flags:
+        raise ValueError(f"reduce must be 1, 2, 4 or 8, got {reduce!r}")
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), flags[reduce, bool(gray)])
     if img is None:
         raise DataError("frame file cannot be decoded", file=path, expected="a readable JPEG/PNG/BMP image")
     return img if gray else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
