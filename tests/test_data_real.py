@@ -147,7 +147,8 @@ def test_prepare_finds_real_roots(tmp_path):
     import melib
     from melib.data import prepare
 
-    make_casme2(tmp_path), make_casme3(tmp_path), make_samm_lv(tmp_path)  # make_samm_lv also writes SAMM
+    make_casme2(tmp_path), make_samm_lv(tmp_path)  # make_samm_lv also writes SAMM
+    make_casme3(tmp_path, real_layout=True)  # CASME3/part_A/annotation/*.xlsx: 3 levels below DATA
     cfg = melib.setup("smoke", str(tmp_path), "cpu", 0, tmp_path / "out")
     roots = prepare(cfg)
     assert {k: v.name for k, v in roots.items()} == {"casme2": "CASME2", "samm": "SAMM_dataset",

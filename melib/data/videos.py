@@ -32,7 +32,8 @@ from melib.data.tables import (
     text_cell,
 )
 
-CASME3_PATTERNS = ["cas(me)3_part_A_ME_label*.xlsx", "cas(me)^3_part_A_ME_label*.xlsx", "*part_A_ME_label*.xlsx"]
+CASME3_PATTERNS = ["cas(me)3_part_A_ME_label*.xlsx", "cas(me)^3_part_A_ME_label*.xlsx", "*part_A_ME_label*.xlsx",
+                   "part_A/annotation/*part_A_ME_label*.xlsx"]  # the release's place, one level deeper
 CASME3_FULL_PATTERNS = ["CAS(ME)3_part_A*.xls", "*part_A_v*.xls"]
 SAMM_LV_PATTERNS = ["SAMM_LongVideos_*Release*.xlsx", "SAMM_LongVideos*.xlsx"]
 CASME3_EMOTIONS = {"disgust", "surprise", "others", "fear", "anger", "sad", "happy"}
