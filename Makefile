@@ -12,7 +12,7 @@ ONLY    ?=
 # GPU=1 also builds mamba-ssm's fused kernels (CUDA machines only; needs nvcc).
 GPU     ?= 0
 
-.PHONY: notebooks figures test lint lab bench clean distclean venv
+.PHONY: notebooks figures test lint lab bench clean distclean venv student grade
 
 venv: $(STAMP)
 
@@ -43,6 +43,21 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Classroom editions (tools/classroom.py, nbgrader; docs/course.md): `make student` writes
+# build/student/ (no solutions, no hidden tests) and build/instructor/; `make grade SUBMISSIONS=dir`
+# autogrades dir/<student>/<NN_topic>.ipynb into build/grades/ (scores.csv, feedback/).
+# GRADE_FLAGS=--exercises-only runs only the set-up and exercise cells of each notebook.
+SUBMISSIONS ?=
+GRADE_FLAGS ?=
+
+student: $(STAMP)
+	$(BIN)/python tools/classroom.py student --out $(OUT) $(if $(ONLY),--only $(ONLY))
+
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir  (dir/<student>/<NN_topic>.ipynb)"; exit 2; }
+	$(BIN)/python tools/classroom.py grade $(SUBMISSIONS) --out $(OUT)/grades --profile $(PROFILE) \
+		--data $(DATA) --device $(DEVICE) $(if $(ONLY),--only $(ONLY)) $(GRADE_FLAGS)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
