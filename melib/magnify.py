@@ -99,14 +99,22 @@ class FlowMagnifier(nn.Module):
 
 def magnification_loss(flow_mag: torch.Tensor, flow: torch.Tensor, alpha: torch.Tensor,
                        reduction: str = "mean") -> torch.Tensor:
-    """AMMSM eq. 1: L_mag = || alpha * OF_ori - OF_mag ||_1 (mean over elements by default, or "sum")."""
+    """AMMSM eq. 1: L_mag = || alpha * OF_ori - OF_mag ||_1.
+
+    ``reduction``: "mean" over all elements (melib's choice, the default: its size does not grow with the
+    resolution, so eq. 2 weighs it against L_cls at about 1 px per element); "sample_sum" = eq. 1 as
+    written, the L1 norm summed over each sample's 2 x H x W values, averaged over the batch (2 x 224^2
+    = 100,352 times the mean at the paper's size); "sum" over the whole batch.
+    """
     alpha = torch.as_tensor(alpha, dtype=flow.dtype, device=flow.device).reshape(-1, 1, 1, 1)  # (B, 1, 1, 1)
     err = (alpha * flow - flow_mag).abs()  # (B, 2, H, W)
     if reduction == "mean":
         return err.mean()
+    if reduction == "sample_sum":
+        return err.flatten(1).sum(1).mean()
     if reduction == "sum":
         return err.sum()
-    raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    raise ValueError(f"reduction must be 'mean', 'sample_sum' or 'sum', got {reduction!r}")
 
 
 def loss_weight(epoch: float, e_r: float) -> float:

@@ -1,8 +1,11 @@
 """Window-level sparse activation and the SSSD block (AMMSM sec. III-B, eqs. 3-5; after SparseViT).
 
-- :func:`token_importance`: per-token score = mean over channels of |x|  -> (B, H, W).
-- :func:`window_importance`: per 4x4 window, the L2 norm of its token scores (eq. 4) -> (B, nW), on the
-  grid padded to multiples of 4 (padding scores 0), windows numbered row-major.
+- :func:`token_importance`: per-token score = mean over channels of |x|  -> (B, H, W) (SparseViT's).
+- :func:`window_importance`: one score per 4x4 window -> (B, nW), on the grid padded to multiples of 4
+  (padding scores 0), windows numbered row-major. ``score="paper"`` (default) is AMMSM eq. 4 as
+  written, Phi_{m,n} = ||X_{m,n}||_2, the L2 norm of the whole 4x4xC block; ``score="sparsevit"`` is
+  SparseViT's code, the L2 norm of the 16 token importances. The two rank windows differently when
+  channels disagree (a window with one strong channel vs one with many weak ones).
 - :func:`select_windows`: the top int(nW * (1 - S)) windows (eq. 5; at least one), best first.
 - :func:`stage_windows`: the scores are computed once per stage and sorted once; with sparsities that do
   not decrease inside the stage, every block's kept set is a prefix of that order.
@@ -29,10 +32,19 @@ def token_importance(x: torch.Tensor) -> torch.Tensor:
     return x.abs().mean(1)
 
 
-def window_importance(x: torch.Tensor, window: int = 4) -> torch.Tensor:
-    """L2 norm of each window's token importances (AMMSM eq. 4): (B, C, H, W) -> (B, nW)."""
-    imp = windows.pad_to_windows(token_importance(x)[:, None], window)  # (B, 1, Hp, Wp)
-    return windows.to_windows(imp, window)[..., 0].norm(dim=-1)  # (B, nW)
+SCORES = ("paper", "sparsevit")
+
+
+def window_importance(x: torch.Tensor, window: int = 4, score: str = "paper") -> torch.Tensor:
+    """Window scores (B, C, H, W) -> (B, nW): "paper" = ||X_{m,n}||_2 over the 4x4xC block (AMMSM eq. 4);
+    "sparsevit" = L2 norm of the window's 16 token importances mean_c |x| (SparseViT's code)."""
+    if score == "paper":
+        blocks = windows.to_windows(windows.pad_to_windows(x, window), window)  # (B, nW, w*w, C)
+        return blocks.flatten(2).norm(dim=-1)  # (B, nW)
+    if score == "sparsevit":
+        imp = windows.pad_to_windows(token_importance(x)[:, None], window)  # (B, 1, Hp, Wp)
+        return windows.to_windows(imp, window)[..., 0].norm(dim=-1)  # (B, nW)
+    raise ValueError(f"score must be one of {SCORES}; got {score!r}")
 
 
 def n_kept(n_windows: int, sparsity: float) -> int:
@@ -47,12 +59,12 @@ def select_windows(scores: torch.Tensor, sparsity: float) -> torch.Tensor:
     return scores.topk(n_kept(scores.shape[1], sparsity), dim=1, sorted=True).indices
 
 
-def stage_windows(x: torch.Tensor, sparsities, window: int = 4) -> list[torch.Tensor]:
+def stage_windows(x: torch.Tensor, sparsities, window: int = 4, score: str = "paper") -> list[torch.Tensor]:
     """Kept windows of each block of a stage: importance computed and sorted once (at the stage input)."""
     s = list(sparsities)
     if any(b < a for a, b in zip(s, s[1:])):
         raise ValueError(f"sparsities must not decrease within a stage (prefixes of one order); got {s}")
-    order = window_importance(x, window).argsort(dim=1, descending=True)  # (B, nW)
+    order = window_importance(x, window, score).argsort(dim=1, descending=True)  # (B, nW)
     return [order[:, : n_kept(order.shape[1], r)] for r in s]
 
 
@@ -131,13 +143,13 @@ class SSSDBlock(nn.Module):
         return windows.scatter(g, keep, xp, w)[..., :H, :W]  # (B, C, H, W)
 
 
-def cost_vs_sparsity(block: SSSDBlock, x: torch.Tensor, sparsities, repeats: int = 2):
+def cost_vs_sparsity(block: SSSDBlock, x: torch.Tensor, sparsities, repeats: int = 2, score: str = "paper"):
     """Forward seconds of ``block`` on ``x`` and tokens through its mixer/MLP, per sparsity (a DataFrame)."""
     import pandas as pd
 
     from melib.ssm.bench import time_call
 
-    order = window_importance(x, block.window).argsort(dim=1, descending=True)  # (B, nW)
+    order = window_importance(x, block.window, score).argsort(dim=1, descending=True)  # (B, nW)
     rows = []
     with torch.no_grad():
         for s in sparsities:

@@ -96,3 +96,34 @@ def test_checkpoint_round_trip_and_bad_checkpoints(tmp_path):
     torch.save({"state_dict": model.state_dict(), "config": other}, tmp_path / "mismatch.pt")
     with pytest.raises(ValueError, match="do not fit"):
         AMMSM.load(tmp_path / "mismatch.pt")
+
+
+def test_head_is_vssd_layernorm_then_pool_and_flag_keeps_the_old_order():
+    torch.manual_seed(0)
+    new, old = AMMSM(_cfg()).eval(), AMMSM(_cfg(head="pool_norm")).eval()
+    with torch.no_grad():
+        new.norm.weight.uniform_(0.5, 2.0)
+        new.norm.bias.uniform_(-1.0, 1.0)
+        old.load_state_dict(new.state_dict())  # same weights, only the order differs
+        x = torch.zeros(1, 16, 1, 2)  # two tokens of the last stage: one large and one small activation
+        x[0, 0, 0, 0], x[0, 1, 0, 1] = 10.0, 0.1
+        per_token = torch.nn.functional.layer_norm(x[0].flatten(1).T, (16,), new.norm.weight, new.norm.bias)
+        want = new.head(per_token.mean(0, keepdim=True))  # VSSD: LayerNorm every token, then average
+        torch.testing.assert_close(new.classify(x), want)
+        assert not torch.allclose(old.classify(x), want, atol=1e-3)
+        torch.testing.assert_close(old.classify(x), old.head(old.norm(x.mean((2, 3)))))
+
+
+def test_vssd_init_trunc_normal_002_on_linear_weights_and_torch_flag():
+    torch.manual_seed(0)
+    cfg = dict(dims=[32, 64, 64, 64], d_state=16)
+    lin = [m for m in AMMSM(_cfg(**cfg)).modules() if isinstance(m, torch.nn.Linear)]
+    w = torch.cat([m.weight.detach().flatten() for m in lin])
+    assert len(lin) > 10 and abs(float(w.std()) - 0.02) < 0.001 and abs(float(w.mean())) < 0.001
+    assert all(m.bias is None or not m.bias.any() for m in lin)
+    torch.manual_seed(0)
+    old = torch.cat([m.weight.detach().flatten() for m in AMMSM(_cfg(init="torch", **cfg)).modules()
+                     if isinstance(m, torch.nn.Linear)])
+    assert float(old.std()) > 0.05  # PyTorch's kaiming-uniform default: std 1/sqrt(3 fan_in)
+    with pytest.raises(ValueError, match="init"):
+        _cfg(init="xavier")

@@ -1,9 +1,12 @@
 """Evolutionary search and adaptive sampling: feasibility, caching, convergence; Mixup and the EMA teacher."""
 
+import math
+
+import pytest
 import torch
 import torch.nn.functional as F
 
-from melib.train.regularizers import EMATeacher, mesa_loss, mixup
+from melib.train.regularizers import EMATeacher, ema_decay_for, initial_weight_fraction, mesa_loss, mixup
 from melib.train.search import Candidate, SearchSpace, evolutionary_search
 
 
@@ -73,3 +76,26 @@ def test_ema_teacher_moves_towards_the_student():
     assert not teacher.model.weight.requires_grad
     logits = torch.tensor([[2.0, 0.0]])
     assert float(mesa_loss(logits, logits)) < float(mesa_loss(logits, torch.tensor([[0.0, 2.0]])))
+
+
+def test_scaled_ema_teacher_keeps_the_designed_share_of_its_initial_weights():
+    """A teacher scaled to N steps holds exp(-1/horizon) of its initial weights after N updates (and
+    exp(-s/horizon) after s * N); a fixed 0.9998 over a fold's ~1,300 steps would still hold ~77 %."""
+    n, horizon = 400, 0.05
+    student = torch.nn.Linear(3, 3)
+    with torch.no_grad():
+        student.weight.fill_(1.0)
+    teacher = EMATeacher(student, ema_decay_for(n, horizon))
+    with torch.no_grad():
+        student.weight.zero_()  # from now on the teacher only forgets: its weight = share of the initial one
+    for _ in range(n // 4):
+        teacher.update(student)
+    assert float(teacher.model.weight[0, 0]) == pytest.approx(math.exp(-0.25 / horizon), rel=1e-3)  # MESA on
+    for _ in range(n - n // 4):
+        teacher.update(student)
+    assert teacher.updates == n
+    assert float(teacher.model.weight[0, 0]) == pytest.approx(math.exp(-1 / horizon), rel=1e-3)
+    assert initial_weight_fraction(teacher.decay, teacher.updates) == pytest.approx(math.exp(-1 / horizon))
+    assert initial_weight_fraction(0.9998, 1300) == pytest.approx(0.771, abs=1e-3)
+    with pytest.raises(ValueError, match="horizon"):
+        ema_decay_for(100, 0.0)

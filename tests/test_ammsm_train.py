@@ -70,6 +70,14 @@ def test_search_never_reads_the_test_subject(tmp_path, monkeypatch):
     assert all(s == {"sub02"} for _, s in data.log[first_test:])
     assert out["y_true"].tolist() == d.labels[fold.test_idx].tolist()
     assert (tmp_path / "model.pt").is_file() and (tmp_path / "search.json").is_file()
+    # the teacher's decay is scaled to the fold's steps (both phases): e^-1/horizon of its initial weights left
+    n_fit = len(fold.train_idx) - 9  # the search holds out one of the 3 training subjects (9 clips)
+    n_steps = sum(tr.phase_steps(n, hp.batch, e) for n, e in [(n_fit, hp.epochs),
+                                                                (len(fold.train_idx), hp.finetune_epochs)])
+    assert out["teacher_decay"] == pytest.approx(tr.ema_decay_for(n_steps, hp.ema_horizon))
+    assert out["teacher_initial_fraction"] == pytest.approx(np.exp(-1 / hp.ema_horizon))
+    assert len(out["acc_teacher"]) == len(out["acc_student"]) == hp.epochs + hp.finetune_epochs
+    assert out["teacher_y_pred"].shape == out["y_pred"].shape
 
 
 def test_tiny_model_learns_a_separable_split(tmp_path):
@@ -130,3 +138,10 @@ def test_run_key_changes_with_training_settings_only():
     assert k != tr.run_key(hp, AMMSMConfig.from_profile(hp, n_classes=3, magnifier=False), 0)
     assert k != tr.run_key(hp, mcfg, 0, {"amplitude": [1, 1]})
     assert k == tr.run_key(_hp(max_folds=7, amplitudes=[9.0]), mcfg, 0)  # run choice, not training
+
+
+def test_cosine_schedule_and_teacher_decay_flags():
+    assert tr.cosine_lr(1.0, 0, 10) == 1.0 and tr.cosine_lr(1.0, 5, 10) == pytest.approx(0.5)
+    assert tr.cosine_lr(1.0, 10, 10) == pytest.approx(0.0) and tr.cosine_lr(1.0, 12, 10) == pytest.approx(0.0)
+    assert tr.teacher_decay(_hp(ema_horizon=None, ema_decay=0.9998), 1300) == 0.9998  # the fixed decay
+    assert tr.teacher_decay(_hp(ema_horizon=0.05), 1300) ** 1300 == pytest.approx(np.exp(-20))

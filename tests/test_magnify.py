@@ -41,6 +41,8 @@ def test_magnification_loss_eq1():
     # || alpha * OF_ori - OF_mag ||_1 with OF_mag = 0: mean |alpha| = 2.5, sum = 2.5 * 36
     assert magnification_loss(torch.zeros_like(flow), flow, alpha).item() == pytest.approx(2.5)
     assert magnification_loss(torch.zeros_like(flow), flow, alpha, "sum").item() == pytest.approx(90)
+    # eq. 1 as written: per-sample L1 norm (2 * 18 and 3 * 18), averaged over the batch
+    assert magnification_loss(torch.zeros_like(flow), flow, alpha, "sample_sum").item() == pytest.approx(45)
 
 
 def test_loss_weight_schedule_eq2():

@@ -13,8 +13,23 @@ def test_window_scores_follow_eq_4_with_padding():
     x[0, 0, 0, 0] = -6.0  # importance 2 in window (0, 0)
     x[0, 1, 0, 1] = 6.0  # importance 2 in window (0, 0)
     assert torch.equal(token_importance(x)[0, 4, 4], torch.tensor(3.0))
-    s = window_importance(x)  # padded to 8x8: 2x2 windows
+    s = window_importance(x, score="sparsevit")  # padded to 8x8: 2x2 windows; L2 of token importances
     torch.testing.assert_close(s, torch.tensor([[8**0.5, 0.0, 0.0, 3.0]]))
+    p = window_importance(x)  # eq. 4 as written: L2 norm of the whole 4x4xC block
+    torch.testing.assert_close(p, torch.tensor([[72**0.5, 0.0, 0.0, 27**0.5]]))
+
+
+def test_paper_and_sparsevit_scores_rank_windows_differently():
+    x = torch.zeros(1, 4, 4, 8)  # two windows, C = 4
+    x[0, 2, 1, 1] = 3.0  # window 0: one token, one strong channel -> eq. 4: 3, SparseViT: 3/4
+    x[0, :, 2, 6] = 1.0  # window 1: one token, every channel weak -> eq. 4: 2, SparseViT: 1
+    torch.testing.assert_close(window_importance(x), torch.tensor([[3.0, 2.0]]))
+    torch.testing.assert_close(window_importance(x, score="sparsevit"), torch.tensor([[0.75, 1.0]]))
+    assert select_windows(window_importance(x), 0.5).tolist() == [[0]]
+    assert stage_windows(x, [0.5])[0].tolist() == [[0]]
+    assert stage_windows(x, [0.5], score="sparsevit")[0].tolist() == [[1]]
+    with pytest.raises(ValueError, match="score"):
+        window_importance(x, score="mean")
 
 
 def test_top_k_count_and_order():

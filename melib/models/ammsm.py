@@ -19,6 +19,16 @@ Sparsity config: one ratio per PAIR of blocks (``n_genes`` = sum over stages of 
 non-decreasing within a stage, from {0.1, ..., 0.8} (Sec. IV-C). Window importance is computed once at
 the start of each stage (after SparseViT); a block with ratio S keeps the top int(nW * (1 - S)) windows
 (at least one), so later blocks of a stage truncate the same sorted index.
+
+Whose choice is what (Replication notes in notebooks 05 and 06):
+
+- ``score`` (window score): "paper" = eq. 4 as written, the L2 norm of the whole 4x4xC window (default);
+  "sparsevit" = SparseViT's code (L2 norm of the channel-mean |x| of the 16 tokens; melib before 2026-11).
+- ``head``: "norm_pool" = VSSD's head, LayerNorm on every token, then average pooling, then Linear
+  (default; the paper builds on VSSD and says nothing else); "pool_norm" = melib's earlier order.
+- ``init``: "trunc_normal" = VSSD's ``_init_weights``, every Linear weight ~ trunc-normal(std 0.02), bias 0,
+  LayerNorm 1/0 (default); "torch" = PyTorch's default initialisation (melib's earlier choice). Convs,
+  BatchNorm and the NC-SSD parameters (dt_bias, A_log, D) keep their own initialisation in both, as in VSSD.
 """
 
 from __future__ import annotations
@@ -56,9 +66,13 @@ class AMMSMConfig:
     sparse: bool = True
     backbone: str = "ssd"  # "ssd" | "transformer"
     window: int = 4
+    score: str = "paper"  # "paper" (eq. 4: ||X_{m,n}||_2) | "sparsevit" (L2 of token channel-means)
+    head: str = "norm_pool"  # "norm_pool" (VSSD: LayerNorm, pool, Linear) | "pool_norm" (melib's old order)
+    init: str = "trunc_normal"  # "trunc_normal" (VSSD: Linear ~ N(0, 0.02), bias 0) | "torch" (defaults)
 
     KEYS = ("n_classes", "size", "depths", "dims", "heads", "d_state", "drop_path", "res_width",
-            "image_channels", "mag_base", "mag_levels", "alpha_code", "fusion", "window")
+            "image_channels", "mag_base", "mag_levels", "alpha_code", "fusion", "window", "score", "head",
+            "init")
 
     @classmethod
     def from_profile(cls, section, **overrides) -> AMMSMConfig:
@@ -75,6 +89,11 @@ class AMMSMConfig:
             raise ValueError(f"fusion must be 'concat' or 'add', got {self.fusion!r}")
         if self.backbone not in ("ssd", "transformer"):
             raise ValueError(f"backbone must be 'ssd' or 'transformer', got {self.backbone!r}")
+        choices = {"score": ("paper", "sparsevit"), "head": ("norm_pool", "pool_norm"),
+                   "init": ("trunc_normal", "torch")}
+        for key, allowed in choices.items():
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"{key} must be one of {allowed}, got {getattr(self, key)!r}")
         if self.size % 32:
             raise ValueError(f"size must be a multiple of 32 (stem /4, three /2 downsamplings), "
                              f"got {self.size}")
@@ -86,6 +105,18 @@ class AMMSMConfig:
     @property
     def n_genes(self) -> int:
         return sum(self.genes_per_stage)
+
+
+def vssd_init(m: nn.Module) -> None:
+    """VSSD's ``_init_weights`` (apply it with ``model.apply``): Linear weight ~ trunc-normal(std 0.02) on
+    [-2, 2] (timm's default bounds, as VSSD calls it), Linear bias 0, LayerNorm weight 1 and bias 0."""
+    if isinstance(m, nn.Linear):
+        nn.init.trunc_normal_(m.weight, std=0.02, a=-2.0, b=2.0)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.LayerNorm):
+        nn.init.ones_(m.weight)
+        nn.init.zeros_(m.bias)
 
 
 class AMMSMOutput(NamedTuple):
@@ -146,9 +177,9 @@ class Stage(nn.Module):
     """One stage of SSSD blocks; ``ratios`` (one per pair of blocks) drive the sparse activation."""
 
     def __init__(self, dim: int, depth: int, heads: int, mixers: list[str], drop_paths: list[float],
-                 d_state: int, window: int):
+                 d_state: int, window: int, score: str = "paper"):
         super().__init__()
-        self.window, self.mixers = window, list(mixers)
+        self.window, self.mixers, self.score = window, list(mixers), score
         self.blocks = nn.ModuleList(
             SSSDBlock(dim, mixer=m, heads=heads, d_state=d_state, drop_path=dp, window=window)
             for m, dp in zip(mixers, drop_paths)
@@ -157,7 +188,7 @@ class Stage(nn.Module):
     def forward(self, x: torch.Tensor, ratios: list[float] | None) -> torch.Tensor:
         keeps = [None] * len(self.blocks)
         if ratios is not None:  # importance sorted once at the stage input; block j uses ratio j // 2
-            keeps = stage_windows(x, [ratios[j // 2] for j in range(len(self.blocks))], self.window)
+            keeps = stage_windows(x, [ratios[j // 2] for j in range(len(self.blocks))], self.window, self.score)
         for block, keep in zip(self.blocks, keeps):
             x = block(x, keep=keep)  # (B, C, h, w); keep (B, k) kept window indices or None
         return x
@@ -207,11 +238,13 @@ class AMMSM(nn.Module):
             self.downs.append(nn.Identity() if i == 0 else Downsample(cfg.dims[i - 1], c))
             mixers = ["attention" if cfg.backbone == "transformer" or (i >= 2 and j == d - 1) else "ssd"
                       for j in range(d)]
-            self.stages.append(Stage(c, d, h, mixers, dpr[start:start + d], cfg.d_state, cfg.window))
+            self.stages.append(Stage(c, d, h, mixers, dpr[start:start + d], cfg.d_state, cfg.window, cfg.score))
             start += d
         self.fusion = Fusion(cfg.dims[1], self.spatial.out_channels, cfg.fusion)
         self.norm = nn.LayerNorm(cfg.dims[-1])
         self.head = nn.Linear(cfg.dims[-1], cfg.n_classes)
+        if cfg.init == "trunc_normal":
+            self.apply(vssd_init)
 
     def split_ratios(self, ratios) -> list[list[float] | None]:
         """Check a flat gene list (one ratio per pair of blocks) and split it per stage."""
@@ -246,8 +279,13 @@ class AMMSM(nn.Module):
             x = self.stages[i](x, per_stage[i])  # (B, C_i, H/2**(i+2), W/2**(i+2))
             if i == 1:
                 x = self.fusion(x, self.spatial.features(onset))  # (B, C2, H/8, W/8)
-        x = self.norm(x.mean((2, 3)))  # (B, C4)
-        return AMMSMOutput(self.head(x), flow_mag)  # (B, n_classes)
+        return AMMSMOutput(self.classify(x), flow_mag)  # (B, n_classes)
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """The head on the last stage's map (B, C4, h, w) -> logits (B, n_classes); order per ``cfg.head``."""
+        if self.cfg.head == "norm_pool":  # VSSD: LayerNorm on every token, then average pooling
+            return self.head(self.norm(x.permute(0, 2, 3, 1)).mean((1, 2)))
+        return self.head(self.norm(x.mean((2, 3))))  # melib's earlier order: pool, then LayerNorm
 
     def stage_shapes(self, batch: int = 1) -> list[tuple[int, ...]]:
         """Feature-map shape after stem and each stage, for an input of ``cfg.size`` (a glossary aid)."""

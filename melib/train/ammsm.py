@@ -1,8 +1,23 @@
 """AMMSM training (Sec. III-C, IV-C): adaptive phase -> evolutionary search -> fine-tuning, per LOSO fold.
 
-- Optimiser: AdamW (``lr``, ``weight_decay``), cosine decay per phase, batch ``batch``, Mixup, MESA.
+- Optimiser: AdamW (``lr``, ``weight_decay``), cosine decay, batch ``batch``, Mixup, MESA (Sec. IV-C).
 - Loss (eq. 2): L = L_cls + (e_r - e)/e_r * L_mag, L_mag = ||alpha * OF_ori - OF_mag||_1 (eq. 1), e the
   epoch counted over both training phases and e_r their total.
+
+The paper names the optimiser, the cosine schedule, Mixup and MESA but not how they meet the three
+phases; these are melib's choices, each with the flag that gives the other reading:
+
+- ``lr_schedule``: "restart" (default) = a fresh AdamW and a full cosine decay per phase, as SparseViT
+  fine-tunes its searched model in a run of its own; "continuous" = one AdamW and one cosine curve over
+  adaptive phase + fine-tuning (the paper's "a cosine decay scheduler" read literally).
+- ``mag_reduction``: "mean" (default) = L_mag averaged over the flow's elements; "sample_sum" = eq. 1 as
+  written (an L1 norm sums over 2 x S x S values per sample, which outweighs L_cls by that factor).
+- ``mixup`` = Beta(a, a) parameter (0.8 in ``paper``: VSSD's recipe, see :mod:`melib.train.regularizers`).
+- MESA = VSSD's form (soft-target CE against the EMA teacher, weight ``mesa_weight`` from ``mesa_start``
+  of training). The teacher's decay is scaled to the fold's step count: ``ema_horizon`` = its time constant
+  as a fraction of all training steps (:func:`melib.train.regularizers.ema_decay_for`); ``ema_horizon=None``
+  uses the fixed ``ema_decay`` instead (VSSD's 0.9998 in ``paper``: the teacher would keep ~77 % of its
+  initial weights after a fold's ~1,300 steps).
 - Adaptive phase (``epochs``): every step draws alpha in [1, 4] and one sparsity ratio per pair of blocks
   from {0.1..0.8}, non-decreasing within a stage (:class:`melib.train.search.SearchSpace`).
 - Search: fitness = minus the mean classification loss on VALIDATION subjects, which are held-out
@@ -14,7 +29,8 @@ Profile keys (``cfg.ammsm``): the model's (:attr:`melib.models.ammsm.AMMSMConfig
 ``depths``, ``dims``, ``heads``, ``d_state``, ``drop_path``, ``res_width``, ``image_channels``,
 ``mag_base``, ``mag_levels``, ``alpha_code``, ``fusion``, ``window``), and ``flow_method``, ``epochs``,
 ``finetune_epochs``, ``batch``, ``lr``, ``weight_decay``, ``mixup`` (Beta parameter, 0 = off),
-``mesa_weight``, ``mesa_start`` (fraction of training), ``ema_decay``, ``val_frac``, ``population``,
+``mesa_weight``, ``mesa_start`` (fraction of training), ``ema_horizon``, ``ema_decay``, ``lr_schedule``,
+``mag_reduction``, ``val_frac``, ``population``,
 ``parents``, ``generations``, ``mutation_prob``, ``max_folds`` (None = every subject), ``protocols``,
 ``amplitudes`` (notebook 07's sweep), ``ablation_folds`` (folds per Table III / amplitude run), ``latency_batch``,
 ``latency_reps`` (timed training steps per model in Table III).
@@ -31,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +61,14 @@ from melib.magnify import loss_weight, magnification_loss
 from melib.models.ammsm import AMMSM, AMMSMConfig
 from melib.params import stable_hash
 from melib.train.executor import Job, add_cluster_args, cluster_config, inline_config, submitter
-from melib.train.regularizers import EMATeacher, mesa_loss, mixup, soft_cross_entropy
+from melib.train.regularizers import (
+    EMATeacher,
+    ema_decay_for,
+    initial_weight_fraction,
+    mesa_loss,
+    mixup,
+    soft_cross_entropy,
+)
 from melib.train.search import Candidate, SearchSpace, evolutionary_search
 
 
@@ -132,21 +156,38 @@ def batch_slices(n: int, size: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(starts, starts[1:] + [n])]
 
 
+def cosine_lr(lr: float, step: int, total: int) -> float:
+    """Cosine decay from ``lr`` at step 0 to 0 at step ``total``: lr * (1 + cos(pi * step / total)) / 2."""
+    return lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(1, total)))
+
+
+def phase_steps(n: int, batch: int, epochs: int, max_batches: int | None = None) -> int:
+    """Optimiser steps of a phase of ``epochs`` epochs over ``n`` samples (see :func:`batch_slices`), at
+    most ``max_batches`` per epoch (a capped dry run)."""
+    return max(1, len(batch_slices(n, batch)[:max_batches])) * epochs
+
+
 def train_phase(model: AMMSM, data: ClipTensors, idx, hp, epochs: int, sample, epoch0: int, e_r: int,
-                generator: torch.Generator, teacher: EMATeacher | None = None, desc: str = "train") -> list[float]:
+                generator: torch.Generator, teacher: EMATeacher | None = None, desc: str = "train",
+                opt: torch.optim.Optimizer | None = None, lr_steps: tuple[int, int] | None = None) -> dict:
     """Train ``epochs`` epochs on ``idx``; ``sample()`` -> Candidate gives each step's (ratios, alpha).
 
-    Returns the mean total loss per epoch. ``epoch0``/``e_r`` place the phase on eq. 2's schedule.
+    ``epoch0``/``e_r`` place the phase on eq. 2's schedule; ``opt`` (default: a fresh AdamW) and
+    ``lr_steps`` = (first step, total steps) of the cosine curve (default: this phase alone) let two phases
+    share one optimiser and one schedule. Returns per-epoch lists: ``loss`` (mean total loss),
+    ``acc_student`` and ``acc_teacher`` (agreement of the arg-max with the batches' mixed targets, on the
+    training batches as they were trained; the teacher's in eval mode, NaN without a teacher).
     """
     idx = np.asarray(idx)
-    steps = max(1, len(batch_slices(len(idx), hp.batch))) * epochs
-    opt = torch.optim.AdamW(model.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
-    n_cls, losses, device = len(data.classes), [], next(model.parameters()).device
+    steps = phase_steps(len(idx), hp.batch, epochs, getattr(hp, "max_batches", None))
+    opt = opt or torch.optim.AdamW(model.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+    step, total_steps = lr_steps or (0, steps)
+    n_cls, device = len(data.classes), next(model.parameters()).device
+    log = {"loss": [], "acc_student": [], "acc_teacher": []}
     for ep in tqdm(range(epochs), desc=desc, leave=False):
         model.train()
         perm = idx[torch.randperm(len(idx), generator=generator).numpy()]
-        total = 0.0
+        total, hits_s, hits_t = 0.0, 0, 0
         for sl in batch_slices(len(perm), hp.batch)[:getattr(hp, "max_batches", None)]:  # capped dry run
             flow, onset, y = (t.to(device) for t in data.batch(perm[sl]))  # (b,2,S,S), (b,C,S,S), (b,)
             (flow, onset), target, _ = mixup([flow, onset], F.one_hot(y, n_cls).float(), hp.mixup, generator)
@@ -154,20 +195,35 @@ def train_phase(model: AMMSM, data: ClipTensors, idx, hp, epochs: int, sample, e
             out, alpha = _forward(model, flow, onset, cand)
             loss = soft_cross_entropy(out.logits, target)
             if model.magnifier is not None:
-                loss = loss + loss_weight(epoch0 + ep, e_r) * magnification_loss(out.flow_mag, flow, alpha)
-            if teacher is not None and epoch0 + ep >= hp.mesa_start * e_r:
+                l_mag = magnification_loss(out.flow_mag, flow, alpha, hp.mag_reduction)
+                loss = loss + loss_weight(epoch0 + ep, e_r) * l_mag
+            if teacher is not None:
                 with torch.no_grad():
                     t_logits = _forward(teacher.model, flow, onset, cand)[0].logits  # (b, K)
-                loss = loss + hp.mesa_weight * mesa_loss(out.logits, t_logits)
+                hits_t += int((t_logits.argmax(1) == target.argmax(1)).sum())
+                if epoch0 + ep >= hp.mesa_start * e_r:
+                    loss = loss + hp.mesa_weight * mesa_loss(out.logits, t_logits)
+            hits_s += int((out.logits.detach().argmax(1) == target.argmax(1)).sum())
+            for group in opt.param_groups:
+                group["lr"] = cosine_lr(hp.lr, step, total_steps)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            sched.step()
+            step += 1
             if teacher is not None:
                 teacher.update(model)
             total += float(loss.detach()) * len(y)
-        losses.append(total / len(perm))
-    return losses
+        log["loss"].append(total / len(perm))
+        log["acc_student"].append(hits_s / len(perm))
+        log["acc_teacher"].append(hits_t / len(perm) if teacher is not None else float("nan"))
+    return log
+
+
+def teacher_decay(hp, n_steps: int) -> float:
+    """The EMA teacher's decay for a fold of ``n_steps`` optimiser steps: scaled so that its time constant
+    is ``hp.ema_horizon`` of them (:func:`ema_decay_for`), or the fixed ``hp.ema_decay`` when
+    ``ema_horizon`` is None (VSSD's 0.9998 in ``paper``)."""
+    return hp.ema_decay if hp.ema_horizon is None else ema_decay_for(n_steps, hp.ema_horizon)
 
 
 def space_for(model_cfg: AMMSMConfig) -> SearchSpace:
@@ -179,24 +235,36 @@ def train_fold(fold, fold_dir: Path, data: ClipTensors, hp, model_cfg: AMMSMConf
     """One LOSO fold: adaptive phase, search on held-out training subjects, fine-tuning, test prediction.
 
     Saves ``model.pt`` (state dict + config) and ``search.json`` in ``fold_dir``; returns the predictions
-    (``y_true``, ``y_pred``, ``logits``, ``ratios``, ``alpha``, ``loss_adapt``, ``loss_ft``).
+    (``y_true``, ``y_pred``, ``logits``, ``ratios``, ``alpha``, ``loss_adapt``, ``loss_ft``; per epoch of both
+    phases ``acc_student``/``acc_teacher`` on the training batches; ``teacher_y_pred`` on the test subject,
+    ``teacher_decay`` and ``teacher_initial_fraction`` = decay**updates, the teacher's share of its initial
+    weights at the end).
     """
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     train_idx, test_idx = np.asarray(fold.train_idx), np.asarray(fold.test_idx)
     model = AMMSM(model_cfg).to(device)
-    teacher = EMATeacher(model, hp.ema_decay) if hp.mesa_weight > 0 else None
     space = space_for(model_cfg)
     fit_idx, val_idx = split_validation(train_idx, data.subjects, hp.val_frac, g)
     e_r = hp.epochs + hp.finetune_epochs
-    loss_adapt = train_phase(model, data, fit_idx, hp, hp.epochs, lambda: space.sample(g), 0, e_r, g, teacher,
-                             desc=f"{fold.name} adaptive")
+    cap = getattr(hp, "max_batches", None)
+    n_adapt = phase_steps(len(fit_idx), hp.batch, hp.epochs, cap)
+    n_steps = n_adapt + phase_steps(len(train_idx), hp.batch, hp.finetune_epochs, cap)
+    teacher = EMATeacher(model, teacher_decay(hp, n_steps)) if hp.mesa_weight > 0 else None
+    if hp.lr_schedule not in ("restart", "continuous"):
+        raise ValueError(f"lr_schedule must be 'restart' or 'continuous', got {hp.lr_schedule!r}")
+    continuous = hp.lr_schedule == "continuous"
+    opt = torch.optim.AdamW(model.parameters(), lr=hp.lr, weight_decay=hp.weight_decay) if continuous else None
+    log_adapt = train_phase(model, data, fit_idx, hp, hp.epochs, lambda: space.sample(g), 0, e_r, g, teacher,
+                            desc=f"{fold.name} adaptive", opt=opt, lr_steps=(0, n_steps) if continuous else None)
     result = evolutionary_search(lambda c: fitness(model, data, val_idx, c), space, hp.population, hp.parents,
                                  hp.generations, hp.mutation_prob, g)
     best = result.best
-    loss_ft = train_phase(model, data, train_idx, hp, hp.finetune_epochs, lambda: best, hp.epochs, e_r, g,
-                          teacher, desc=f"{fold.name} fine-tune")
+    log_ft = train_phase(model, data, train_idx, hp, hp.finetune_epochs, lambda: best, hp.epochs, e_r, g,
+                         teacher, desc=f"{fold.name} fine-tune", opt=opt,
+                         lr_steps=(n_adapt, n_steps) if continuous else None)
     logits = predict(model, data, test_idx, best)  # (n_test, K): the first read of the test subject
+    t_pred = predict(teacher.model, data, test_idx, best).argmax(1).numpy() if teacher else np.zeros(0, int)
     torch.save({"state_dict": model.state_dict(), "config": model.config_dict()}, Path(fold_dir) / "model.pt")
     (Path(fold_dir) / "search.json").write_text(json.dumps(
         {"best": {"ratios": best.ratios, "alpha": best.alpha}, "best_fitness": result.best_fitness,
@@ -205,7 +273,12 @@ def train_fold(fold, fold_dir: Path, data: ClipTensors, hp, model_cfg: AMMSMConf
          "val_subjects": sorted(set(data.subjects[val_idx]))}, indent=1))
     return {"y_true": data.labels[test_idx].numpy(), "y_pred": logits.argmax(1).numpy(),
             "logits": logits.numpy(), "ratios": np.asarray(best.ratios), "alpha": np.asarray(best.alpha),
-            "loss_adapt": np.asarray(loss_adapt), "loss_ft": np.asarray(loss_ft),
+            "loss_adapt": np.asarray(log_adapt["loss"]), "loss_ft": np.asarray(log_ft["loss"]),
+            "acc_student": np.asarray(log_adapt["acc_student"] + log_ft["acc_student"]),
+            "acc_teacher": np.asarray(log_adapt["acc_teacher"] + log_ft["acc_teacher"]),
+            "teacher_y_pred": t_pred, "teacher_decay": np.asarray(teacher.decay if teacher else np.nan),
+            "teacher_initial_fraction": np.asarray(
+                initial_weight_fraction(teacher.decay, teacher.updates) if teacher else np.nan),
             "search_best": np.asarray([h["best"] for h in result.history]),
             "search_mean": np.asarray([h["mean"] for h in result.history])}
 
