@@ -240,3 +240,39 @@ def test_reference_strategy_0_neutral_label_is_a_wrong_emotion():
     ref = evaluate_folds([pred], 0, "video", reference=True)
     assert fixed["spot_tp"] == ref["spot_tp"] == 1
     assert fixed["recog_f1"] == pytest.approx(1.0) and ref["recog_f1"] == 0.0  # neutral is right for no class
+
+
+def _authors_test_loop(win_values, n_windows, k, batch):
+    """The authors' stitching loop as me-tst-reference.md describes it: the fold's windows in order, in
+    batches; the item at batch position 0 writes all k frames at w*k//2, every other item its second half;
+    a video's curve has (n_w + 1) * k // 2 frames and starts at zero."""
+    curves = [np.zeros((n + 1) * k // 2) for n in n_windows]
+    owner = np.repeat(np.arange(len(n_windows)), n_windows)
+    local = np.concatenate([np.arange(n) for n in n_windows])
+    for pos, (vid, w) in enumerate(zip(owner, local)):
+        if pos % batch == 0:
+            curves[vid][w * k // 2:(w + 2) * k // 2] = win_values[pos]
+        else:
+            curves[vid][(w + 1) * k // 2:(w + 2) * k // 2] = win_values[pos][k // 2:]
+    return curves
+
+
+def test_reference_fold_stitching_matches_the_authors_loop_across_videos():
+    from melib.spotting import fold_videos
+
+    rng = np.random.default_rng(1)
+    k, batch, n_windows = 6, 4, [4, 7, 1, 5]
+    lengths = [(n + 1) * (k // 2) + extra for n, extra in zip(n_windows, [0, 2, 1, 2])]
+    assert [len(window_starts(n, k)) for n in lengths] == n_windows
+    win = rng.random((sum(n_windows), k))  # every window its own values, so any overwrite shows
+    tails = rng.random((len(n_windows), k))
+    rows = np.concatenate([np.vstack([win[a:a + n], t]) for a, n, t in
+                           zip(np.cumsum([0] + n_windows[:-1]), n_windows, tails)])
+    pred = {"win_spot": rows, "win_logits": np.repeat(rows[..., None], 5, -1), "win_counts": np.array(n_windows),
+            "lengths": np.array(lengths), "names": np.array([f"s/v{i}" for i in range(4)]), "k": np.array(k),
+            "batch": np.array(batch), "gt": np.zeros((0, 2), int), "gt_labels": np.zeros(0, int),
+            "gt_counts": np.zeros(4, int)}
+    authors = _authors_test_loop(win, n_windows, k, batch)
+    ours = fold_videos(pred, "reference")
+    for a, o in zip(authors, ours):
+        assert np.array_equal(o["scores"], a) and np.array_equal(o["logits"][:, 0], a)
