@@ -1,6 +1,7 @@
-"""State-space core (pure PyTorch, CPU and GPU; mamba-ssm's kernels as an optional CUDA backend).
+"""State-space core (pure PyTorch, CPU and GPU; a numba CPU kernel and mamba-ssm's CUDA kernels as backends).
 
 - :mod:`melib.ssm.scan`: selective scan (Mamba-1) -- recurrence, fused CPU path, chunked parallel form.
+- :mod:`melib.ssm.cpu_kernel`: the selective scan compiled for CPUs with numba (forward and backward).
 - :mod:`melib.ssm.mamba`: :class:`Mamba` with mamba_simple's parameter layout.
 - :mod:`melib.ssm.ssd`: causal chunked SSD (Mamba-2) and non-causal NC-SSD (VSSD).
 - :mod:`melib.ssm.mixers`: token mixers for 2-D maps (:class:`NCSSDMixer`, :class:`AttentionMixer`).
@@ -15,6 +16,7 @@ notebook 05), ``dim`` (its channels), ``sparsities`` (the cost-vs-sparsity grid)
 """
 
 from melib.ssm.backend import backend, kernels, use_backend
+from melib.ssm.cpu_kernel import selective_scan_numba
 from melib.ssm.mamba import Mamba
 from melib.ssm.mixers import AttentionMixer, NCSSDMixer
 from melib.ssm.scan import (
@@ -36,6 +38,7 @@ __all__ = [
     "selective_scan",
     "selective_scan_chunked",
     "selective_scan_fused",
+    "selective_scan_numba",
     "selective_scan_ref",
     "ssd_chunked",
     "ssd_matrix",

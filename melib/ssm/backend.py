@@ -1,8 +1,13 @@
-"""Kernel backend switch: mamba-ssm's fused CUDA kernels when usable, else the pure-PyTorch paths.
+"""Kernel backend switch: compiled kernels when usable, else the pure-PyTorch paths.
 
-mamba-ssm builds CUDA extensions and imports them at package import, so it is imported lazily, only
-for CUDA tensors, and only once. ``use_backend("auto" | "torch" | "mamba_ssm")`` forces a choice
-(also usable as ``with use_backend("torch"): ...``); ``backend(device)`` says what will run.
+- CUDA tensors: mamba-ssm's fused kernels ("mamba_ssm"). mamba-ssm builds CUDA extensions and imports
+  them at package import, so it is imported lazily, only for CUDA tensors, and only once.
+- CPU tensors: the numba selective-scan kernel ("numba", :mod:`melib.ssm.cpu_kernel`) when numba is
+  importable. The SSD/NC-SSD paths have no CPU kernel and stay pure PyTorch.
+- "torch": the pure-PyTorch paths everywhere (the teaching references, and the fallback).
+
+``use_backend("auto" | "torch" | "numba" | "mamba_ssm")`` forces a choice (also usable as
+``with use_backend("torch"): ...``); ``backend(device)`` says what will run.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from types import SimpleNamespace
 
 import torch
 
-BACKENDS = ("auto", "torch", "mamba_ssm")
+BACKENDS = ("auto", "torch", "numba", "mamba_ssm")
 _state = {"mode": "auto", "kernels": None, "error": None}
 
 
@@ -38,6 +43,14 @@ def kernels(require: bool = False):
     return _state["kernels"]
 
 
+def _require_numba() -> None:
+    from melib.ssm.cpu_kernel import available
+
+    if not available():
+        raise RuntimeError("the numba backend was asked for but numba is not importable; install it with "
+                           "`pip install numba`, or use_backend('torch')")
+
+
 class use_backend:  # noqa: N801 (a function-like switch that is also a context manager)
     """Force the backend: ``use_backend("torch")`` now, or ``with use_backend("torch"):`` for a block."""
 
@@ -46,6 +59,8 @@ class use_backend:  # noqa: N801 (a function-like switch that is also a context 
             raise ValueError(f"backend must be one of {BACKENDS}; got {name!r}")
         if name == "mamba_ssm":
             kernels(require=True)
+        if name == "numba":
+            _require_numba()
         self.previous, _state["mode"] = _state["mode"], name
 
     def __enter__(self):
@@ -56,10 +71,13 @@ class use_backend:  # noqa: N801 (a function-like switch that is also a context 
 
 
 def backend(device: torch.device | str | None = None) -> str:
-    """'mamba_ssm' or 'torch': what Mamba/selective_scan/SSD will run for tensors on ``device``.
+    """'mamba_ssm', 'numba' or 'torch': what Mamba/selective_scan will run for tensors on ``device``.
 
-    ``device=None`` asks about CUDA (the only place the kernels can run).
+    ``device=None`` asks about CUDA (the only place the mamba-ssm kernels can run). On CPU "numba"
+    concerns the selective scan (Mamba blocks); SSD and NC-SSD are pure PyTorch on CPU.
     """
+    from melib.ssm.cpu_kernel import available
+
     mode = _state["mode"]
     if mode == "torch":
         return "torch"
@@ -67,7 +85,11 @@ def backend(device: torch.device | str | None = None) -> str:
     if not on_cuda:
         if mode == "mamba_ssm":
             raise RuntimeError(f"use_backend('mamba_ssm') is set but the tensors are on {device} (CUDA only)")
-        return "torch"
+        if mode == "numba":
+            _require_numba()
+        return "numba" if available() else "torch"
+    if mode == "numba":
+        raise RuntimeError("use_backend('numba') is set but the tensors are on CUDA (the numba kernel is CPU only)")
     if mode == "mamba_ssm":
         kernels(require=True)
         return "mamba_ssm"

@@ -8,12 +8,14 @@ For every channel d and state n, with Delta = delta (after ``delta_bias`` and so
 Argument convention = mamba-ssm's ``selective_scan_fn``: u, delta, z (b, d, l); A (d, n);
 B, C (b, n, l) or grouped (b, g, n, l) with d divisible by g; D, delta_bias (d).
 
-Three pure-PyTorch implementations, all equal to the recurrence (tests/test_ssm_scan.py):
+The compiled CPU kernel (:func:`melib.ssm.cpu_kernel.selective_scan_numba`, numba) runs by default on
+CPU tensors when numba is importable; three pure-PyTorch implementations are the teaching references and
+the fallback, all equal to the recurrence (tests/test_ssm_scan.py, tests/test_ssm_numba.py):
 - :func:`selective_scan_ref`: the recurrence written to be read, one step per Python iteration.
 - :func:`selective_scan_fused`: the same recurrence as one autograd node with a hand-written backward
   (no per-step autograd graph), in cache-sized blocks of steps: discretisation, read-out and all
   gradients are one tensor operation per block, only the state update is stepped. The fastest pure
-  path on a CPU; the default.
+  path on a CPU; the default without numba (or under ``use_backend("torch")``).
 - :func:`selective_scan_chunked`: the parallel form. Inside a chunk of T steps the recurrence is solved
   in closed form with cumulative sums in log space,
   h_t = exp(a_t) * sum_{s<=t} exp(-a_s) Delta_s B_s u_s,  a_t = A * sum_{r<=t} Delta_r,
@@ -218,17 +220,23 @@ def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_sof
                    return_last_state=False, method="auto"):
     """Selective scan with mamba-ssm's ``selective_scan_fn`` signature.
 
-    ``method``: "auto" (mamba-ssm's CUDA kernel when :func:`melib.ssm.backend` says so for these
-    tensors, else "fused"), "fused", "chunked", "ref", or "mamba_ssm" (the kernel, CUDA only).
+    ``method``: "auto" (what :func:`melib.ssm.backend` says for these tensors: mamba-ssm's CUDA kernel,
+    the numba CPU kernel, or else "fused"), "numba" (CPU only), "fused", "chunked", "ref", or "mamba_ssm"
+    (the kernel, CUDA only).
     """
     from melib.ssm.backend import backend, kernels
 
     if method == "auto":
-        method = "mamba_ssm" if backend(u.device) == "mamba_ssm" else "fused"
+        method = {"mamba_ssm": "mamba_ssm", "numba": "numba"}.get(backend(u.device), "fused")
     if method == "mamba_ssm":
         fn = kernels(require=True).selective_scan_fn
         return fn(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state)
+    if method == "numba":
+        from melib.ssm.cpu_kernel import selective_scan_numba
+
+        return selective_scan_numba(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
+                                    return_last_state=return_last_state)
     if method not in METHODS:
-        raise ValueError(f"method must be 'auto', 'mamba_ssm' or one of {sorted(METHODS)}; got {method!r}")
+        raise ValueError(f"method must be 'auto', 'mamba_ssm', 'numba' or one of {sorted(METHODS)}; got {method!r}")
     return METHODS[method](u, delta, A, B, C, D, z, delta_bias, delta_softplus,
                            return_last_state=return_last_state)

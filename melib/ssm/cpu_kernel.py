@@ -1,0 +1,287 @@
+"""Selective scan as a compiled CPU kernel (numba): forward and backward, parallel over batch x channels.
+
+The same recurrence as :func:`melib.ssm.scan.selective_scan_ref` (Mamba eq. 2a-2b, sec. 3.5), with the
+read-out, skip and gate fused in as mamba-ssm's CUDA kernel does, for every channel d of every sequence:
+
+    Delta_t = softplus(delta_t + delta_bias)     (or delta_t + delta_bias without softplus)
+    h_t     = exp(Delta_t A) * h_{t-1} + Delta_t B_t u_t
+    y_t     = (<C_t, h_t> + D u_t) * silu(z_t)
+
+Forward keeps only the last state; backward recomputes each channel's states into a thread-local
+(l + 1, n) buffer and runs the reversed recurrence g_t = C_t gy_t + exp(Delta_{t+1} A) g_{t+1}, forming
+every gradient on the way (u, delta, A, B, C, D, z, delta_bias). The innermost loop runs over the n
+states, contiguous in memory, so the compiler vectorises it; exp is a polynomial with an exact power-of
+-two scaling (``_exp``), since numba's ``math.exp`` is a scalar library call that cannot be vectorised.
+
+numba compiles on first use (one specialisation per dtype, float32 and float64) and caches the machine
+code in ``__pycache__`` next to this file (``cache=True``), so later processes start in well under a
+second. :func:`available` says whether numba is importable; :func:`selective_scan_numba` is the entry
+point (autograd-aware), used by :func:`melib.ssm.scan.selective_scan` on CPU tensors.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+
+import numpy as np
+import torch
+
+try:
+    import numba
+    from numba import njit, prange
+    from numba.core import types
+    from numba.extending import intrinsic, overload
+except ImportError:  # the pure-PyTorch paths remain (melib.ssm.backend reports "torch")
+    numba = None
+else:
+    # numba's own task queue: its threads sleep between kernels. The OpenMP layer's threads spin after
+    # each kernel and then slow PyTorch's own OpenMP threads (measured here: a following Python loop of
+    # torch ops ran 40x slower). NUMBA_THREADING_LAYER in the environment still decides when set.
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "workqueue"
+
+FLOAT_DTYPES = (torch.float32, torch.float64)
+_LOCK = threading.Lock()
+_LOG2E = 1.4426950408889634
+
+
+def available() -> bool:
+    """True when numba is importable (the compiled kernel can run)."""
+    return numba is not None
+
+
+def _exp2(x):
+    """2**x (numpy; inside the kernels, the vectorisable polynomial ``_exp2_32`` / ``_exp2_64``)."""
+    return np.exp2(x)
+
+
+if numba is not None:
+    _JIT = dict(cache=True, nogil=True)
+    _FAST = {"reassoc", "contract", "nsz"}  # reorder sums (vectorised reductions), fuse multiply-adds
+
+    @intrinsic
+    def _f64_bits(typingctx, x):
+        """The int64 with the bits of a float64."""
+        def codegen(context, builder, sig, args):
+            return builder.bitcast(args[0], context.get_value_type(types.int64))
+        return types.int64(types.float64), codegen
+
+    @intrinsic
+    def _bits_f64(typingctx, i):
+        """The float64 with the bits of an int64."""
+        def codegen(context, builder, sig, args):
+            return builder.bitcast(args[0], context.get_value_type(types.float64))
+        return types.float64(types.int64), codegen
+
+    @intrinsic
+    def _f32_bits(typingctx, x):
+        """The int32 with the bits of a float32."""
+        def codegen(context, builder, sig, args):
+            return builder.bitcast(args[0], context.get_value_type(types.int32))
+        return types.int32(types.float32), codegen
+
+    @intrinsic
+    def _bits_f32(typingctx, i):
+        """The float32 with the bits of an int32."""
+        def codegen(context, builder, sig, args):
+            return builder.bitcast(args[0], context.get_value_type(types.float32))
+        return types.float32(types.int32), codegen
+
+    @njit(**_JIT)
+    def _exp2_64(x):
+        """2**x in float64 to ~1 ulp: x = k + r, |r| <= 1/2, 2**r by its degree-12 Taylor series in r ln 2
+        (error < 2e-16), 2**k added to the exponent bits. Saturates to [2**-1022, 2**1023]; branch-free."""
+        x = min(max(x, -1022.0), 1023.0)
+        k = np.rint(x)
+        r = x - k
+        p = ((((((2.5678435993488196e-11 * r + 4.44553827187081e-10) * r + 7.054911620801121e-09) * r
+                + 1.0178086009239696e-07) * r + 1.3215486790144305e-06) * r + 1.5252733804059838e-05) * r
+             + 0.00015403530393381606) * r + 0.0013333558146428441
+        p = ((((p * r + 0.009618129107628477) * r + 0.055504108664821576) * r + 0.2402265069591007) * r
+             + 0.6931471805599453) * r + 1.0
+        return _bits_f64(_f64_bits(p) + (np.int64(k) << 52))
+
+    @njit(**_JIT)
+    def _exp2_32(x):
+        """2**x in float32 to ~2 ulp: x = k + r, degree-5 Chebyshev fit of 2**r on [-1/2, 1/2] (relative
+        error 1.0e-7), 2**k added to the exponent bits. Saturates to [2**-126, 2**127]; branch-free."""
+        x = min(max(x, np.float32(-126.0)), np.float32(127.0))
+        k = np.rint(x)
+        r = x - k
+        p = ((((np.float32(0.001339086336353527) * r + np.float32(0.009676031918255982)) * r
+               + np.float32(0.05550357114222094)) * r + np.float32(0.2402210748530968)) * r
+             + np.float32(0.6931471880262273)) * r + np.float32(1.0000000754548972)
+        return _bits_f32(_f32_bits(p) + (np.int32(k) << np.int32(23)))
+
+    @overload(_exp2, jit_options=_JIT)
+    def _exp2_overload(x):
+        if x == types.float64:
+            return lambda x: _exp2_64(x)
+        if x == types.float32:
+            return lambda x: _exp2_32(x)
+        return None
+
+    @njit(parallel=True, fastmath=_FAST, **_JIT)
+    def _forward(u, delta, A2, Bt, Ct, y, h_last):
+        """y (b, d, l) = <C_t, h_t> and h_last (b, d, n) from u, delta (b, d, l) (Delta final), A2 = A log2(e)
+        (d, n), Bt, Ct (b, g, l, n). One work item per (sequence, channel); the innermost loop runs over
+        the n states (SIMD lanes)."""
+        b, d, l = u.shape
+        n = A2.shape[1]
+        T = u.dtype.type  # every variable of the inner loop stays in the input precision
+        per_group = d // Bt.shape[1]
+        for i in prange(b * d):
+            bi, di = i // d, i % d
+            gi = di // per_group
+            Ad = A2[di]
+            h = np.zeros(n, dtype=u.dtype)
+            for t in range(l):
+                dt = delta[bi, di, t]
+                du = dt * u[bi, di, t]
+                Bv, Cv = Bt[bi, gi, t], Ct[bi, gi, t]
+                acc = T(0.0)
+                for k in range(n):
+                    v = _exp2(dt * Ad[k]) * h[k] + du * Bv[k]
+                    h[k] = v
+                    acc += Cv[k] * v
+                y[bi, di, t] = acc
+            h_last[bi, di] = h
+
+    @njit(parallel=True, fastmath=_FAST, **_JIT)
+    def _backward(u, delta, A, A2, Bt, Ct, gy, g_last, parts, gu, gdelta, gA_b, gB_p, gC_p):
+        """Gradients of :func:`_forward` given gy (b, d, l) and g_last (b, d, n) (dL/dh_l).
+
+        Work item (sequence, group, part) takes the channels of one ``parts``-th of a group in turn,
+        recomputing each channel's states H (l + 1, n) and factors exp(Delta A) (l, n), then running the
+        reversed recurrence. Its sums over its channels of the B/C gradients go to its own slot of gB_p,
+        gC_p (b, g, parts, l, n), so no two threads write one element; gA_b (b, d, n) is summed over b
+        by the caller.
+        """
+        b, d, l = u.shape
+        n = A.shape[1]
+        T = u.dtype.type
+        groups = Bt.shape[1]
+        per_group = d // groups
+        for item in prange(b * groups * parts):
+            bi, rest = item // (groups * parts), item % (groups * parts)
+            gi, p = rest // parts, rest % parts
+            c0 = gi * per_group + (p * per_group) // parts
+            c1 = gi * per_group + ((p + 1) * per_group) // parts
+            H = np.zeros((l + 1, n), dtype=u.dtype)  # H[t + 1] = h_t, H[0] = h_{-1} = 0
+            E = np.empty((l, n), dtype=u.dtype)  # exp(Delta_t A)
+            g = np.empty(n, dtype=u.dtype)  # dL/dh_t, carried backwards
+            gAk = np.empty(n, dtype=u.dtype)
+            gBs, gCs = gB_p[bi, gi, p], gC_p[bi, gi, p]  # (l, n)
+            for di in range(c0, c1):
+                Ad, A2d = A[di], A2[di]
+                for t in range(l):  # forward again, keeping the states
+                    dt = delta[bi, di, t]
+                    du = dt * u[bi, di, t]
+                    Bv, Et, Hp, Hn = Bt[bi, gi, t], E[t], H[t], H[t + 1]
+                    for k in range(n):
+                        e = _exp2(dt * A2d[k])
+                        Et[k] = e
+                        Hn[k] = e * Hp[k] + du * Bv[k]
+                g[:] = g_last[bi, di]
+                gAk[:] = 0.0
+                for t in range(l - 1, -1, -1):
+                    ut, dt, go = u[bi, di, t], delta[bi, di, t], gy[bi, di, t]
+                    du = dt * ut
+                    Bv, Cv, Et, Hp, Hn, gBv, gCv = Bt[bi, gi, t], Ct[bi, gi, t], E[t], H[t], H[t + 1], gBs[t], gCs[t]
+                    sA, sB = T(0.0), T(0.0)
+                    for k in range(n):
+                        gk = g[k] + go * Cv[k]  # dL/dh_t
+                        ga = gk * Et[k] * Hp[k]  # dL/d(Delta_t A_k)
+                        sA += ga * Ad[k]
+                        sB += gk * Bv[k]
+                        gAk[k] += ga * dt
+                        gBv[k] += gk * du
+                        gCv[k] += go * Hn[k]
+                        g[k] = Et[k] * gk  # to h_{t-1}
+                    gdelta[bi, di, t] = sA + ut * sB
+                    gu[bi, di, t] = dt * sB
+                gA_b[bi, di] = gAk
+
+
+
+
+def _parts(b: int, groups: int, per_group: int) -> int:
+    """Channel parts per (sequence, group) for the backward: >= 4 work items per thread (load balance)."""
+    want = 4 * numba.get_num_threads()
+    return max(1, min(per_group, -(-want // (b * groups))))
+
+
+def _grouped(M: torch.Tensor, groups: int) -> torch.Tensor:
+    """B or C, (b, n, l) or (b, g, n, l), as (b, groups, l, n) contiguous (groups a multiple of g)."""
+    M = M[:, None] if M.dim() == 3 else M
+    return M.repeat_interleave(groups // M.shape[1], 1).transpose(-1, -2).contiguous()
+
+
+def _ungrouped(G: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """The gradient (b, groups, l, n) summed back to the shape of B or C (``like``)."""
+    g = 1 if like.dim() == 3 else like.shape[1]
+    G = G.unflatten(1, (g, -1)).sum(2).transpose(-1, -2)  # (b, g, n, l)
+    return G[:, 0] if like.dim() == 3 else G
+
+
+def _call(kernel, *args):
+    """Run a kernel on the tensors' memory, one caller at a time (the workqueue layer is not re-entrant)."""
+    with _LOCK:
+        kernel(*(a.numpy() if isinstance(a, torch.Tensor) else a for a in args))
+
+
+class _NumbaScan(torch.autograd.Function):
+    """y_t = <C_t, h_t>, h_last for h_t = exp(Delta_t A) h_{t-1} + Delta_t B_t u_t; Delta given (final).
+
+    Inputs u, delta (b, d, l), A (d, n), B, C (b, n, l) or (b, g, n, l), all of one float dtype.
+    """
+
+    @staticmethod
+    def forward(ctx, u, delta, A, B, C):
+        groups = math.lcm(1 if B.dim() == 3 else B.shape[1], 1 if C.dim() == 3 else C.shape[1])
+        Bt, Ct = _grouped(B, groups), _grouped(C, groups)  # (b, groups, l, n)
+        u, delta, A = u.contiguous(), delta.contiguous(), A.contiguous()
+        A2 = A * _LOG2E  # exp(Delta A) = 2**(Delta A log2 e)
+        y, h = torch.empty_like(u), u.new_empty(u.shape[0], u.shape[1], A.shape[1])  # (b, d, l), (b, d, n)
+        _call(_forward, u, delta, A2, Bt, Ct, y, h)
+        ctx.save_for_backward(u, delta, A, A2, Bt, Ct, B, C)
+        return y, h
+
+    @staticmethod
+    def backward(ctx, gy, g_last):
+        u, delta, A, A2, Bt, Ct, B, C = ctx.saved_tensors
+        b, d, l = u.shape
+        n, groups = A.shape[1], Bt.shape[1]
+        parts = _parts(b, groups, d // groups)
+        gy = u.new_zeros(b, d, l) if gy is None else gy.contiguous()
+        g_last = u.new_zeros(b, d, n) if g_last is None else g_last.contiguous()
+        gu, gdelta, gA_b = torch.empty_like(u), torch.empty_like(u), u.new_empty(b, d, n)
+        gB_p, gC_p = u.new_zeros(b, groups, parts, l, n), u.new_zeros(b, groups, parts, l, n)
+        _call(_backward, u, delta, A, A2, Bt, Ct, gy, g_last, parts, gu, gdelta, gA_b, gB_p, gC_p)
+        return gu, gdelta, gA_b.sum(0), _ungrouped(gB_p.sum(2), B), _ungrouped(gC_p.sum(2), C)
+
+
+def selective_scan_numba(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
+                         return_last_state=False):
+    """The selective scan with its recurrence in the compiled kernel, mamba-ssm's ``selective_scan_fn``
+    signature and results; CPU tensors. Delta's bias and softplus, the skip D u and the gate silu(z) are
+    elementwise PyTorch operations around the kernel (as in :func:`melib.ssm.scan.selective_scan_fused`).
+    Arithmetic in float64 when any of u, delta, A, B, C is float64, else float32 (half inputs too)."""
+    from melib.ssm.scan import _check, _finish, discretise_delta
+
+    if not available():
+        raise RuntimeError("the numba kernel needs numba (pip install numba); use method='fused' instead")
+    _check(u, delta, A, B, C)
+    devices = {t.device.type for t in (u, delta, A, B, C, D, z, delta_bias) if t is not None}
+    if devices != {"cpu"}:
+        raise ValueError(f"the numba kernel runs on CPU tensors only; got tensors on {sorted(devices)}")
+    wide = any(t.dtype == torch.float64 for t in (u, delta, A, B, C))
+    dt = torch.float64 if wide else torch.float32
+    delta = discretise_delta(delta.to(dt), delta_bias, delta_softplus)
+    y, h = _NumbaScan.apply(u.to(dt), delta, A.to(dt), B.to(dt), C.to(dt))  # (b, d, l), (b, d, n)
+    y = _finish(y, u.to(dt), D, z)
+    if u.dtype not in FLOAT_DTYPES:
+        y = y.to(u.dtype)
+    return (y, h) if return_last_state else y
