@@ -17,13 +17,17 @@ def class_counts(counts: pd.DataFrame):
     import seaborn as sns
 
     names = list(dict.fromkeys(counts["protocol"]))
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.0), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    ncols = min(4, len(names))  # a grid, at most 4 panels a row: a single strip of 8 is unreadable
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 2.9 * nrows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
         sub = counts[counts["protocol"] == name]
         sns.barplot(data=sub, x="class", y="count", ax=ax, color="tab:blue")
         ax.set_title(name, fontsize=9)
         ax.tick_params(axis="x", rotation=45, labelsize=8)
         ax.set_xlabel("")
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
     fig.tight_layout()
     return fig
 

@@ -64,9 +64,9 @@ def plot_curves(scores, smoothed, thr: float, probs, gt, gt_labels, pred, pred_l
         a2.plot(probs[:, c], lw=1.1, color=EMOTION_COLOURS[c % len(EMOTION_COLOURS)], label=names[c])
     _shade(a2, gt)
     for (on, off), lab in zip(np.asarray(gt).reshape(-1, 2), gt_labels):
-        a2.text((on + off) / 2, 1.02, names[int(lab)], ha="center", fontsize=7, color="tab:blue")
+        a2.text((on + off) / 2, 1.02, f"true: {names[int(lab)]}", ha="center", fontsize=7, color="tab:blue")
     for (on, off), lab in zip(np.asarray(pred).reshape(-1, 2), pred_labels):
-        a2.text((on + off) / 2, -0.12, names[int(lab)], ha="center", fontsize=7, color="tab:green")
+        a2.text((on + off) / 2, -0.12, f"spotted: {names[int(lab)]}", ha="center", fontsize=7, color="tab:green")
     a2.set_ylim(-0.17, 1.1)
     a2.set_ylabel("p(emotion)")
     a2.set_xlabel("frame")
@@ -75,6 +75,28 @@ def plot_curves(scores, smoothed, thr: float, probs, gt, gt_labels, pred, pred_l
     fig.tight_layout()
     return fig
 
+
+def plot_targets(y_spot, y_recog, emotions, title: str = ""):
+    """One video's per-frame targets: ``y_spot`` (0/1) as a step curve above ``y_recog`` (class index,
+    the last = neutral) as a colour strip with a legend: a class index is a category, not a level."""
+    from matplotlib.patches import Patch
+
+    names = list(emotions) + ["neutral"]
+    colours = np.array([plt.matplotlib.colors.to_rgb(c) for c in EMOTION_COLOURS[: len(names)]])
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(9, 2.8), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    a1.step(np.arange(len(y_spot)), y_spot, where="mid", lw=1, color="k")
+    a1.set_yticks([0, 1])
+    a1.set_ylabel("y_spot")
+    a2.imshow(colours[np.asarray(y_recog, dtype=int)][None], aspect="auto", interpolation="nearest",
+              extent=(-0.5, len(y_recog) - 0.5, 0, 1))
+    a2.set_yticks([])
+    a2.set_ylabel("y_recog")
+    a2.set_xlabel("frame")
+    a2.legend(handles=[Patch(color=c, label=n) for c, n in zip(colours, names)], ncol=len(names), fontsize=7,
+              loc="upper center", bbox_to_anchor=(0.5, -0.9), frameon=False)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
 
 def plot_threshold_view(smoothed, thr: float, pred, gt, title: str = ""):
     """One video's smoothed curve, a threshold, the intervals it yields and the truth (slider view)."""
