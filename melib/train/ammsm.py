@@ -174,7 +174,9 @@ def train_phase(model: AMMSM, data: ClipTensors, idx, hp, epochs: int, sample, e
 
     ``epoch0``/``e_r`` place the phase on eq. 2's schedule; ``opt`` (default: a fresh AdamW) and
     ``lr_steps`` = (first step, total steps) of the cosine curve (default: this phase alone) let two phases
-    share one optimiser and one schedule. Returns per-epoch lists: ``loss`` (mean total loss),
+    share one optimiser and one schedule. Returns per-epoch lists: ``loss`` (mean total loss) and its terms
+    ``loss_cls``, ``loss_mag`` (weighted by eq. 2's (e_r - e) / e_r) and ``loss_mesa`` (weighted by
+    ``mesa_weight``; 0 before ``mesa_start``), which add up to ``loss``,
     ``acc_student`` and ``acc_teacher`` (agreement of the arg-max with the batches' mixed targets, on the
     training batches as they were trained; the teacher's in eval mode, NaN without a teacher).
     """
@@ -183,26 +185,31 @@ def train_phase(model: AMMSM, data: ClipTensors, idx, hp, epochs: int, sample, e
     opt = opt or torch.optim.AdamW(model.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
     step, total_steps = lr_steps or (0, steps)
     n_cls, device = len(data.classes), next(model.parameters()).device
-    log = {"loss": [], "acc_student": [], "acc_teacher": []}
+    log = {"loss": [], "acc_student": [], "acc_teacher": [], "loss_cls": [], "loss_mag": [], "loss_mesa": []}
     for ep in tqdm(range(epochs), desc=desc, leave=False):
         model.train()
         perm = idx[torch.randperm(len(idx), generator=generator).numpy()]
         total, hits_s, hits_t = 0.0, 0, 0
+        parts = {"cls": 0.0, "mag": 0.0, "mesa": 0.0}  # each term as it enters the loss, summed over samples
         for sl in batch_slices(len(perm), hp.batch)[:getattr(hp, "max_batches", None)]:  # capped dry run
             flow, onset, y = (t.to(device) for t in data.batch(perm[sl]))  # (b,2,S,S), (b,C,S,S), (b,)
             (flow, onset), target, _ = mixup([flow, onset], F.one_hot(y, n_cls).float(), hp.mixup, generator)
             cand = sample()
             out, alpha = _forward(model, flow, onset, cand)
             loss = soft_cross_entropy(out.logits, target)
+            parts["cls"] += float(loss.detach()) * len(y)
             if model.magnifier is not None:
-                l_mag = magnification_loss(out.flow_mag, flow, alpha, hp.mag_reduction)
-                loss = loss + loss_weight(epoch0 + ep, e_r) * l_mag
+                l_mag = loss_weight(epoch0 + ep, e_r) * magnification_loss(out.flow_mag, flow, alpha, hp.mag_reduction)
+                loss = loss + l_mag
+                parts["mag"] += float(l_mag.detach()) * len(y)
             if teacher is not None:
                 with torch.no_grad():
                     t_logits = _forward(teacher.model, flow, onset, cand)[0].logits  # (b, K)
                 hits_t += int((t_logits.argmax(1) == target.argmax(1)).sum())
                 if epoch0 + ep >= hp.mesa_start * e_r:
-                    loss = loss + hp.mesa_weight * mesa_loss(out.logits, t_logits)
+                    l_mesa = hp.mesa_weight * mesa_loss(out.logits, t_logits)
+                    loss = loss + l_mesa
+                    parts["mesa"] += float(l_mesa.detach()) * len(y)
             hits_s += int((out.logits.detach().argmax(1) == target.argmax(1)).sum())
             for group in opt.param_groups:
                 group["lr"] = cosine_lr(hp.lr, step, total_steps)
@@ -214,6 +221,8 @@ def train_phase(model: AMMSM, data: ClipTensors, idx, hp, epochs: int, sample, e
                 teacher.update(model)
             total += float(loss.detach()) * len(y)
         log["loss"].append(total / len(perm))
+        for key, value in parts.items():
+            log[f"loss_{key}"].append(value / len(perm))
         log["acc_student"].append(hits_s / len(perm))
         log["acc_teacher"].append(hits_t / len(perm) if teacher is not None else float("nan"))
     return log
@@ -274,6 +283,7 @@ def train_fold(fold, fold_dir: Path, data: ClipTensors, hp, model_cfg: AMMSMConf
     return {"y_true": data.labels[test_idx].numpy(), "y_pred": logits.argmax(1).numpy(),
             "logits": logits.numpy(), "ratios": np.asarray(best.ratios), "alpha": np.asarray(best.alpha),
             "loss_adapt": np.asarray(log_adapt["loss"]), "loss_ft": np.asarray(log_ft["loss"]),
+            **{k: np.asarray(log_adapt[k] + log_ft[k]) for k in ("loss_cls", "loss_mag", "loss_mesa")},
             "acc_student": np.asarray(log_adapt["acc_student"] + log_ft["acc_student"]),
             "acc_teacher": np.asarray(log_adapt["acc_teacher"] + log_ft["acc_teacher"]),
             "teacher_y_pred": t_pred, "teacher_decay": np.asarray(teacher.decay if teacher else np.nan),

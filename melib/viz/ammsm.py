@@ -146,6 +146,29 @@ def loss_curves(curves: dict[str, np.ndarray], ax=None):
     return ax.figure
 
 
+TERM_TITLES = {"total": "total loss (eq. 2 + MESA)", "loss_cls": "L_cls (soft-target cross-entropy)",
+               "loss_mag": "(e_r - e) / e_r * L_mag (eq. 2)", "loss_mesa": "MESA weight * CE(teacher, student)"}
+
+
+def loss_terms(runs: dict[str, dict[str, np.ndarray]], fine_tune_at: float | None = None,
+               mesa_at: float | None = None):
+    """Per-epoch training loss and its terms in separate panels, one line per fold. ``runs``: fold name ->
+    {"total", "loss_cls", "loss_mag", "loss_mesa"} (terms missing from runs cached before they were
+    recorded are left out); vertical lines mark where fine-tuning starts and where MESA switches on."""
+    keys = [k for k in TERM_TITLES if all(k in r for r in runs.values())]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 2.8), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for name, r in runs.items():
+            ax.plot(np.arange(1, len(r[key]) + 1), r[key], lw=1, label=name)
+        for x, style, label in ((fine_tune_at, ":", "fine-tuning starts"), (mesa_at, "--", "MESA term on")):
+            if x is not None:
+                ax.axvline(x, color="0.3", lw=0.8, ls=style, label=label)
+        ax.set_title(TERM_TITLES[key], fontsize=8)
+        ax.set_xlabel("epoch")
+    axes[0][-1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
 def amplitude_plot(amplitudes, with_mag, without_mag, ax=None, chance: float | None = None):
     """UF1 vs micro-expression amplitude with and without the magnifier (SynthME only). Values are floats
     or Intervals (drawn as error bars); ``chance`` draws the chance level."""
