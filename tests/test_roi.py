@@ -1,5 +1,6 @@
-"""ME-TST ROI features (melib.flow.roi): geometry, pooling, global-motion removal, fast == plain,
-caching, bad input, and the whole-video sequence."""
+"""ME-TST ROI features (melib.flow.roi): the reference definition end to end (processes == one process, a
+window alone == the same window of the whole video, face fallback), melib's own definition (geometry,
+pooling, global-motion removal, fast == plain), caching, bad input, and the whole-video sequence."""
 
 import os
 from types import SimpleNamespace
@@ -63,7 +64,12 @@ def clip(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def plain(clip):
-    return roi_features(clip, K, fast=False, workers=1)
+    return roi_features(clip, K, fast=False, workers=1, definition="melib")
+
+
+@pytest.fixture(scope="module")
+def ref(clip):
+    return roi_features(clip, K, workers=1)
 
 
 def test_window_count_and_geometry():
@@ -98,18 +104,37 @@ def test_pool_top_fraction():
     assert pool_top(f, 0.3, trim=2)[0] == pytest.approx(np.sort(f[2:8, 2:8, 0].ravel())[-10:].mean())
 
 
-def test_features_shape_and_peak_inside_the_event(plain):
-    assert plain.shape == (n_windows(50, K), 10, K) and plain.dtype == np.float32
-    assert np.all(plain[:, :, 0] == 0)  # column 0 is the reference frame
+@pytest.mark.parametrize("definition", ["reference", "melib"])
+def test_features_shape_and_peak_inside_the_event(definition, ref, plain):
+    feats = ref if definition == "reference" else plain
+    assert feats.shape == (n_windows(50, K), 10, K) and feats.dtype == np.float32
+    assert np.all(feats[:, :, 0] == 0)  # column 0 is the reference frame
     # window 2 starts at frame 20 and holds the brow raise: brow v (channels 1, 3) goes up (negative)
-    brow_v = plain[2, [1, 3]].mean(0)  # (K,)
+    brow_v = feats[2, [1, 3]].mean(0)  # (K,)
     peak = 20 + int(np.argmin(brow_v))
     assert BROW[0] < peak < BROW[2] and brow_v.min() < -0.5
-    assert np.abs(plain[0, [1, 3]]).max() < 0.3  # window 0 (frames 0-19) is still
+    assert np.abs(feats[0, [1, 3]]).max() < 0.3  # window 0 (frames 0-19) is still
+
+
+def test_reference_processes_equal_one_process_and_windows_stand_alone(clip, ref):
+    stats = {}
+    assert np.array_equal(roi_features(clip, K, workers=2, stats=stats), ref)
+    assert stats["cpu"] > 0 and stats["flow"] > 0 and stats["landmarks"] > 0
+    wins = roi.video_windows(clip, K)  # every window of the whole video + the one ending at the last frame
+    starts = roi.video_window_starts(50, K)
+    assert starts == [0, 10, 20, 30, 30] and np.array_equal(wins[:-1], ref)
+    for w in (1, 4):  # a window computed alone, from its own first frame, equals its row
+        alone = roi_features(clip, K, start=starts[w], stop=starts[w] + K, workers=1)
+        assert alone.shape == (1, 10, K) and np.array_equal(alone[0], wins[w])
+
+
+def test_reference_differs_from_melib_definition(ref, plain):
+    d = np.abs(ref - plain)
+    assert 0.01 < d.max() < 2.0  # per-patch flow vs whole-crop flow: same motion, not the same numbers
 
 
 def test_fast_path_equals_plain(clip, plain):
-    fast = roi_features(clip, K, fast=True, workers=2)
+    fast = roi_features(clip, K, fast=True, workers=2, definition="melib")
     assert np.abs(fast - plain).max() < FAST_TOLERANCE
 
 
@@ -120,10 +145,10 @@ def test_big_face_fast_path_and_opt_in_jpeg_reduction(tmp_path):
     for p in small.frame_paths:  # zoom in: a 1920x1080 frame whose crop is > 640 px
         sub = cv2.imread(str(p), 0)[cy - 90:cy + 90, cx - 160:cx + 160]
         cv2.imwrite(str(p), cv2.resize(sub, (1920, 1080), interpolation=cv2.INTER_CUBIC))
-    plain = roi_features(small, K, fast=False, workers=2)
+    plain = roi_features(small, K, fast=False, workers=2, definition="melib")
     stats, reduced = {}, {}
-    fast = roi_features(small, K, workers=2, stats=stats)
-    approx = roi_features(small, K, workers=2, stats=reduced, jpeg_reduce=True)
+    fast = roi_features(small, K, workers=2, stats=stats, definition="melib")
+    approx = roi_features(small, K, workers=2, stats=reduced, jpeg_reduce=True, definition="melib")
     assert stats["reduce"] == 1 and np.abs(fast - plain).max() < FAST_TOLERANCE
     assert reduced["reduce"] == 2  # opt-in: decoded at half size, near but not equal to the reference
     assert np.abs(approx - plain).max() < 0.25 * np.abs(plain).max()
@@ -131,38 +156,48 @@ def test_big_face_fast_path_and_opt_in_jpeg_reduction(tmp_path):
 
 def test_global_motion_is_removed(tmp_path):
     video = _video(tmp_path / "drift", n=22, brow=None, drift=2.5)
-    stats = {}
-    f = roi_features(video, K, workers=1, stats=stats)
+    stats, ref_stats = {}, {}
+    f = roi_features(video, K, workers=1, stats=stats, definition="melib")
     assert stats["realignments"] > 0  # the head moved by more than 1 px (crop px)
     assert np.abs(f).max() < 0.3
+    # the reference moves the box by the crop-px flow in FRAME px: this 116 px crop is enlarged 2.8x, so a
+    # move overshoots, the box oscillates up to 3 moves a frame and the residual drift stays in the features
+    ref = roi_features(video, K, workers=1, stats=ref_stats)
+    assert ref_stats["realignments"] > 2 * stats["realignments"] and np.abs(ref).max() > 1.0
 
 
 def test_cache_and_changed_parameter(clip, plain, tmp_path, monkeypatch):
     calls = []
     real = roi._compute
     monkeypatch.setattr(roi, "_compute", lambda *a, **k: calls.append(1) or real(*a, **k))
-    a = roi_features(clip, K, fast=False, workers=1, cache_dir=tmp_path)
-    b = roi_features(clip, K, fast=False, workers=1, cache_dir=tmp_path)
+    kw = dict(workers=1, cache_dir=tmp_path, definition="melib")
+    a = roi_features(clip, K, fast=False, **kw)
+    b = roi_features(clip, K, fast=False, **kw)
     assert len(calls) == 1 and np.array_equal(a, plain) and np.array_equal(a, b)
-    roi_features(clip, K, start=10, stop=30, workers=1, cache_dir=tmp_path)  # another frame range
-    roi_features(clip, K, stop=20, workers=1, params={"winsize": 11}, cache_dir=tmp_path)  # a parameter
-    roi_features(clip, K, stop=20, workers=1, params={"winsize": 11}, cache_dir=tmp_path)
+    roi_features(clip, K, start=10, stop=30, **kw)  # another frame range
+    roi_features(clip, K, stop=20, params={"winsize": 11}, **kw)  # a parameter
+    roi_features(clip, K, stop=20, params={"winsize": 11}, **kw)
     assert len(calls) == 3
     path = clip.frame_paths[5]
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # a regenerated frame file
-    roi_features(clip, K, stop=20, workers=1, params={"winsize": 11}, cache_dir=tmp_path)
+    roi_features(clip, K, stop=20, params={"winsize": 11}, **kw)
     assert len(calls) == 4
+    short = SimpleNamespace(frame_paths=clip.frame_paths[:30], n_frames=30, subject="t", name="short")
+    ref_path = roi.extract_video(short, K, tmp_path)  # the per-video entry point: one file, then reused
+    wins = roi.video_windows(short, K, cache_dir=tmp_path)  # windows at 0, 10 and the last at 30 - 20 = 10
+    assert ref_path.is_file() and np.array_equal(np.load(ref_path), wins) and np.array_equal(wins[1], wins[2])
+    assert ref_path.stat().st_mtime_ns == roi.extract_video(short, K, tmp_path).stat().st_mtime_ns
 
 
-def test_sequence_chains_windows(clip, plain):
-    seq = roi_sequence(clip, K, fast=False, workers=1)
+def test_sequence_chains_windows(clip, ref):
+    seq = roi_sequence(clip, K, workers=1)
     assert seq.shape == (10, 50)
     half = K // 2
-    assert np.allclose(seq[:, :K], plain[0])
-    for w in range(1, len(plain)):  # cut_windows(seq, starts, k, relative=True) on second halves
+    assert np.allclose(seq[:, :K], ref[0])
+    for w in range(1, len(ref)):  # cut_windows(seq, starts, k, relative=True) on second halves
         s = w * half
-        assert np.allclose(seq[:, s + half:s + K] - seq[:, s:s + 1], plain[w][:, half:], atol=1e-5)
+        assert np.allclose(seq[:, s + half:s + K] - seq[:, s:s + 1], ref[w][:, half:], atol=1e-5)
 
 
 def test_bad_input(tmp_path):
@@ -174,14 +209,18 @@ def test_bad_input(tmp_path):
         roi_features(video, K, stop=15)
 
 
-def test_window_without_face_reuses_neighbour(tmp_path):
+def test_window_without_face(tmp_path):
     video = _video(tmp_path / "noface", n=30, brow=None)
     blank = np.full((360, 640), 120, np.uint8)
     cv2.imwrite(str(video.frame_paths[0]), blank)  # window 0 starts on a frame without a face
     with pytest.warns(RuntimeWarning, match=r"no face at window start frame\(s\) \[0\]"):
-        f = roi_features(video, K, workers=1)
+        f = roi_features(video, K, workers=1, definition="melib")  # melib: the neighbour window's landmarks
     assert f.shape == (2, 10, K) and np.isfinite(f).all()
+    stats = {}
+    f = roi_features(video, K, workers=1, stats=stats)  # reference: frame 3's crop is the reference
+    assert stats["fallbacks"] == 1 and f.shape == (2, 10, K) and np.isfinite(f).all()
     for p in video.frame_paths:
         cv2.imwrite(str(p), blank)
-    with pytest.raises(faces.FaceNotFoundError, match="no face"):
-        roi_features(video, K, workers=1)
+    for definition in ("melib", "reference"):
+        with pytest.raises(faces.FaceNotFoundError, match="no face"):
+            roi_features(video, K, workers=1, definition=definition)

@@ -32,15 +32,19 @@ def file_stamp(paths) -> str:
     return hashlib.sha1("\n".join(stamps).encode()).hexdigest()[:16]
 
 
+def cache_path(folder: str | Path, prefix: str, key: dict) -> Path:
+    """The file :func:`cached_array` uses for ``key``: ``folder/prefix-<hash>.npy``."""
+    return Path(folder) / f"{prefix}-{cache_key(key)}.npy"
+
+
 def cached_array(folder: str | Path | None, prefix: str, key: dict,
                  compute: Callable[[], np.ndarray]) -> np.ndarray:
     """Load ``folder/prefix-<hash>.npy`` if present, else ``compute()``, save it and return it.
     ``folder=None`` disables caching."""
     if folder is None:
         return compute()
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{prefix}-{cache_key(key)}.npy"
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    path = cache_path(folder, prefix, key)
     if path.exists():
         return np.load(path)
     arr = np.asarray(compute())

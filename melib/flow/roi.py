@@ -1,6 +1,17 @@
 """ME-TST ROI motion features of long videos (ME-TST Sec. II-A; me-tst-reference.md, "Pre-processing").
 
-Per window of ``k`` frames (50% overlap: window w starts at w * (k // 2); n frames give
+Two definitions, chosen by ``definition=``:
+
+- ``"reference"`` (the default, what ME-TST's model was trained on): exactly the authors' extractor,
+  :mod:`melib.flow.roi_reference` (flow per bare patch, their crop rounding, boxes, trims, pooling,
+  re-alignment in frame pixels that persists, face-detection fallback).
+- ``"melib"`` (below): Farneback on the whole 320 crop (or padded ROI regions, ``fast=True``), ROIs cut
+  from it afterwards, so patch edges do not shape the flow; the crop box is float, and re-alignment
+  converts crop px to frame px and is redone per frame. Better at: pooled flow that does not depend on
+  where a box edge falls (edge pixels of a bare 25 px patch see a Farneback window that is mostly
+  outside the patch). Notebook 02 shows the two side by side.
+
+``"melib"`` definition, per window of ``k`` frames (50% overlap: window w starts at w * (k // 2); n frames give
 n // (k // 2) - 1 windows):
 
 1. 68 landmarks on the window's first frame; g = int(|p39 - p42| / 2), c = midpoint of p39, p42;
@@ -30,18 +41,21 @@ are ValueErrors naming the video and frame.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 import warnings
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
 
 from melib import faces
-from melib.flow.cache import cached_array, file_stamp
+from melib.flow import roi_reference
+from melib.flow.cache import cache_path, cached_array, file_stamp
 from melib.flow.estimators import FARNEBACK_METST, check_flow
 
 CROP = 320
@@ -334,24 +348,166 @@ def _compute(video, k: int, starts: list[int], fast: bool, workers: int, params:
     return out
 
 
-def _key(video, k: int, start: int, stop: int, fast: bool, params: dict | None, jpeg_reduce: bool) -> dict:
+DEFINITIONS = ("reference", "melib")
+REFERENCE_VERSION = 1  # bump when roi_reference's arithmetic changes: old cache entries are then recomputed
+
+
+def _check_definition(definition: str) -> None:
+    if definition not in DEFINITIONS:
+        raise ValueError(f"definition must be one of {DEFINITIONS}, got {definition!r}")
+
+
+class _Clock:
+    """CPU seconds of this thread per stage (``time.thread_time``: not inflated by other jobs' load)."""
+
+    def __init__(self, clock: dict):
+        self.clock = clock
+
+    def add(self, key: str, since: float) -> float:
+        now = time.thread_time()
+        self.clock[key] = self.clock.get(key, 0.0) + now - since
+        return now
+
+
+def _reference_windows(reader: FrameReader, k: int, starts: list[int], params: dict | None, clock: dict,
+                       progress=None) -> np.ndarray:
+    """(len(starts), 10, k) with the reference definition, in this process: each frame decoded once (the
+    two overlapping windows share it), one geometry (landmarks) per window."""
+    params = {**FARNEBACK_METST, **(params or {})}
+    tick = _Clock(clock)
+    cache: dict[int, np.ndarray] = {}
+
+    def frame(i: int) -> np.ndarray:
+        if i not in cache:
+            t0 = time.thread_time()
+            cache[i] = reader(i)
+            tick.add("decode", t0)
+        return cache[i]
+
+    out = np.zeros((len(starts), 10, k), np.float32)  # (n_windows, 10, k)
+    for w in (progress or (lambda r: r))(range(len(starts))):
+        s = starts[w]
+        for i in [i for i in cache if i < s]:
+            del cache[i]
+        d0, t0 = clock.get("decode", 0.0), time.thread_time()
+        geom = roi_reference.window_geometry(frame, s, reader.n, reader.where)
+        tick.add("landmarks", t0)
+        clock["landmarks"] -= clock.get("decode", 0.0) - d0  # decoding inside the face search is decode
+        frames = [frame(i) for i in range(s, s + k)]
+        out[w], moves = roi_reference.window_features(frames, geom, params, f"{reader.name}, window {w} "
+                                                      f"(start {s})", clock)
+        clock["realignments"] = clock.get("realignments", 0) + moves
+        clock["fallbacks"] = clock.get("fallbacks", 0) + (geom.ref_frame != s)
+    return out
+
+
+def _chunk_task(paths: list[str], name: str, k: int, starts: list[int], params: dict | None):
+    """Process-pool task: the reference windows ``starts`` of the video whose frames are ``paths``."""
+    c0 = time.process_time()
+    reader = FrameReader(SimpleNamespace(frame_paths=paths, n_frames=len(paths), subject="", name=name))
+    clock: dict = {}
+    feats = _reference_windows(reader, k, starts, params, clock)
+    clock["cpu"] = time.process_time() - c0
+    return feats, clock
+
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes, started once per session, one OpenCV thread each, no shared state.
+
+    Fork where available: the dlib models, loaded first, are inherited instead of reloaded. OpenCV's
+    thread pool does not survive a fork (a child that touches it hangs), so the processes are forked while
+    this process runs OpenCV single-threaded; the children then never start OpenCV threads.
+    """
+    if workers not in _POOLS:
+        faces._detector(), faces._predictor()
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("fork" if fork else "spawn")
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=None if fork else cv2.setNumThreads,
+                                   initargs=() if fork else (1,))
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:  # start every process now (a fork-context pool starts them all on the first submit)
+            list(pool.map(abs, range(workers)))
+        finally:
+            cv2.setNumThreads(threads)
+        _POOLS[workers] = pool
+    return _POOLS[workers]
+
+
+def _merge(clock: dict, part: dict) -> None:
+    for key, val in part.items():
+        clock[key] = clock.get(key, 0) + val
+
+
+def _compute_reference(video, k: int, starts: list[int], workers: int, params: dict | None, clock: dict,
+                       progress=None) -> np.ndarray:
+    """Reference windows at ``starts``; with ``workers`` > 1 (and frame files) contiguous chunks of windows
+    go to a process pool. ``clock["cpu"]`` receives the CPU seconds of every process involved."""
+    reader = FrameReader(video)
+    c0 = time.process_time()
+    if workers <= 1 or not reader.paths or len(starts) < 2:
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            out = _reference_windows(reader, k, starts, params, clock, progress)
+        finally:
+            cv2.setNumThreads(threads)
+        clock["cpu"] = clock.get("cpu", 0.0) + time.process_time() - c0
+        return out
+    paths = [str(p) for p in reader.paths]
+    chunks = [c for c in np.array_split(np.asarray(starts), min(workers, len(starts))) if len(c)]
+    pool = process_pool(workers)
+    jobs = [pool.submit(_chunk_task, paths, reader.name, k, [int(s) for s in c], params) for c in chunks]
+    parts = [job.result() for job in jobs]
+    for _, part in parts:
+        _merge(clock, part)
+    clock["cpu"] += time.process_time() - c0
+    return np.concatenate([f for f, _ in parts])
+
+
+def _key(video, k: int, start: int, stop: int, fast: bool, params: dict | None, jpeg_reduce: bool,
+         definition: str = "melib", starts: list[int] | None = None) -> dict:
     reader = FrameReader(video)
     frames = file_stamp(reader.paths) if reader.paths else reader.name  # paths, sizes, mtimes
-    return {"video": reader.name, "frames": frames, "n": reader.n, "k": k, "start": start, "stop": stop,
-            "fast": fast, "pad": PAD if fast else 0, "jpeg_reduce": jpeg_reduce, "farneback": {**FARNEBACK_METST, **(params or {})},
+    key = {"video": reader.name, "frames": frames, "n": reader.n, "k": k, "start": start, "stop": stop,
+           "farneback": {**FARNEBACK_METST, **(params or {})}}
+    if starts is not None:
+        key["starts"] = [int(s) for s in starts]
+    if definition == "reference":
+        return {**key, "definition": "reference", "version": REFERENCE_VERSION}
+    return {**key, "fast": fast, "pad": PAD if fast else 0, "jpeg_reduce": jpeg_reduce,
             "rois": {n: [list(v[0]), *v[1:]] for n, v in ROIS.items()}, "max_realign": MAX_REALIGN}
+
+
+def _features_at(video, k: int, starts: list[int], key: dict, definition: str, fast: bool, workers: int,
+                 params: dict | None, cache_dir, progress, stats: dict | None, jpeg_reduce: bool) -> np.ndarray:
+    clock = stats if stats is not None else {}
+
+    def compute():
+        if definition == "reference":
+            return _compute_reference(video, k, starts, workers, params, clock, progress)
+        return _compute(video, k, starts, fast, workers, params, clock, progress, jpeg_reduce)
+
+    return cached_array(cache_dir, "roi", key, compute)
 
 
 def roi_features(video, k: int = 30, start: int = 0, stop: int | None = None, fast: bool = True,
                  workers: int = 2, params: dict | None = None, cache_dir: str | Path | None = None,
-                 progress=None, stats: dict | None = None, jpeg_reduce: bool = False) -> np.ndarray:
+                 progress=None, stats: dict | None = None, jpeg_reduce: bool = False,
+                 definition: str = "reference") -> np.ndarray:
     """ME-TST ROI features of frames [start, stop) of a long video -> (n_windows, 10, k) float32.
 
     ``video``: a :class:`melib.data.Video` (or anything with ``frame_paths`` or ``read_frame``/``n_frames``).
-    Windows start at ``start + w * (k // 2)``. ``cache_dir`` (e.g. ``cfg.cache("flow")``) caches the result
-    keyed by video, frame range and every parameter. ``stats``, if given, receives the seconds spent in
-    decode / landmarks / flow / pooling (flow and pooling summed over threads) and the re-alignment count.
+    Windows start at ``start + w * (k // 2)``; each is computed from its own first frame. ``definition``:
+    ``"reference"`` (the authors' extractor, default; ``workers`` processes) or ``"melib"`` (whole-crop
+    flow; ``fast``, ``jpeg_reduce``, ``workers`` threads). ``cache_dir`` (e.g. ``cfg.cache("flow")``) caches
+    the result keyed by video, frame range and every parameter. ``stats``, if given, receives CPU seconds
+    per stage (decode / landmarks / flow / pooling; ``cpu`` = all processes) and the re-alignment count.
     """
+    _check_definition(definition)
     if k < 4 or k % 2:
         raise ValueError(f"k (window length) must be an even number >= 4, got {k}")
     n = FrameReader(video).n
@@ -359,36 +515,76 @@ def roi_features(video, k: int = 30, start: int = 0, stop: int | None = None, fa
     starts = [start + w * (k // 2) for w in range(n_windows(stop - start, k))]
     if not starts:
         raise ValueError(f"{FrameReader(video).name}: frames [{start}, {stop}) are fewer than one window of k={k}")
-    clock = stats if stats is not None else {}
-
-    def compute():
-        return _compute(video, k, starts, fast, workers, params, clock, progress, jpeg_reduce)
-
-    return cached_array(cache_dir, "roi", _key(video, k, start, stop, fast, params, jpeg_reduce), compute)
+    key = _key(video, k, start, stop, fast, params, jpeg_reduce, definition)
+    return _features_at(video, k, starts, key, definition, fast, workers, params, cache_dir, progress, stats,
+                        jpeg_reduce)
 
 
-def roi_sequence(video, k: int = 30, fast: bool = True, workers: int = 2, params: dict | None = None,
-                 cache_dir: str | Path | None = None, progress=None) -> np.ndarray:
-    """Whole-video variant -> one continuous (10, T) sequence, T = the video's frame count.
+def video_window_starts(n: int, k: int) -> list[int]:
+    """Starts of a whole video's windows: w * (k // 2) for the n // (k // 2) - 1 windows, then the window
+    ending at the last frame (n - k), which whole-video inference and the stitcher's tail need."""
+    if n < k:
+        raise ValueError(f"{n} frames are fewer than one window of k={k}")
+    return [w * (k // 2) for w in range(n_windows(n, k))] + [n - k]
+
+
+def video_windows(video, k: int = 30, definition: str = "reference", workers: int = 1,
+                  params: dict | None = None, cache_dir: str | Path | None = None, progress=None,
+                  stats: dict | None = None, fast: bool = True) -> np.ndarray:
+    """Every window of a whole video, each from its own first frame -> (n_w + 1, 10, k) float32: the
+    windows at :func:`video_window_starts` (the last row is the window ending at the last frame)."""
+    _check_definition(definition)
+    n = FrameReader(video).n
+    starts = video_window_starts(n, k)
+    key = {**_key(video, k, 0, n, fast, params, False, definition, starts), "whole": True}
+    uniq = sorted(set(starts))  # the last window often starts where a regular one does: computed once
+    rows = [uniq.index(s) for s in starts]
+
+    def compute_unique():
+        return _features_at(video, k, uniq, key, definition, fast, workers, params, None, progress, stats,
+                            False)[rows]
+
+    return cached_array(cache_dir, "roi", key, compute_unique)
+
+
+def extract_video(video, k: int, cache_dir: str | Path, definition: str = "reference", workers: int = 1,
+                  params: dict | None = None) -> Path:
+    """Per-video entry point (cluster jobs, ``python -m melib.flow.roi``): compute :func:`video_windows`
+    into ``cache_dir`` if it is not there yet (written atomically) and return the cache file's path."""
+    video_windows(video, k, definition, workers, params, cache_dir)
+    n = FrameReader(video).n
+    key = {**_key(video, k, 0, n, True, params, False, definition, video_window_starts(n, k)), "whole": True}
+    return cache_path(cache_dir, "roi", key)
+
+
+def chain_windows(wins: np.ndarray, n: int) -> np.ndarray:
+    """One continuous (10, n) sequence from :func:`video_windows`'s (n_w + 1, 10, k) output.
 
     Window displacements are chained into displacements from frame 0: window 0 gives columns [0, k);
     window w (start s_w = w k/2, whose column 0 is s_w) adds its second half on top of column s_w:
-    ``seq[:, s_w + j] = seq[:, s_w] + win_w[:, j]`` for j >= k/2; frames after the last window come
-    from one extra window ending at the last frame. Hence
-    ``melib.data.windows.cut_windows(seq, starts, k, relative=True)`` returns the reference windows
-    exactly on their second halves (and window 0 whole); first halves come from the previous window's
-    reference frame (equal up to the flow's non-additivity).
+    ``seq[:, s_w + j] = seq[:, s_w] + win_w[:, j]`` for j >= k/2; frames after the last window come from
+    the window ending at the last frame (the last row).
     """
-    n = FrameReader(video).n
-    wins = roi_features(video, k, 0, n, fast, workers, params, cache_dir, progress)  # (nw, 10, k)
-    half = k // 2
-    seq = np.zeros((10, n), np.float32)  # (10, T)
-    seq[:, :k] = wins[0]
-    for w in range(1, len(wins)):
+    k = wins.shape[-1]
+    half, body, tail = k // 2, wins[:-1], wins[-1]
+    seq = np.zeros((wins.shape[1], n), np.float32)  # (10, T)
+    seq[:, :k] = body[0]
+    for w in range(1, len(body)):
         s = w * half
-        seq[:, s + half:s + k] = seq[:, s:s + 1] + wins[w][:, half:]
-    end = (len(wins) - 1) * half + k
+        seq[:, s + half:s + k] = seq[:, s:s + 1] + body[w][:, half:]
+    end = (len(body) - 1) * half + k
     if end < n:
-        tail = roi_features(video, k, n - k, n, fast, workers, params, cache_dir)[0]  # (10, k)
         seq[:, end:] = seq[:, n - k:n - k + 1] + tail[:, k - (n - end):]
     return seq
+
+
+def roi_sequence(video, k: int = 30, fast: bool = True, workers: int = 2, params: dict | None = None,
+                 cache_dir: str | Path | None = None, progress=None, definition: str = "reference") -> np.ndarray:
+    """Whole-video variant -> one continuous (10, T) sequence (:func:`chain_windows`), T = the frame count.
+
+    For whole-video inference only: ``melib.data.windows.cut_windows(seq, starts, k, relative=True)``
+    returns a window exactly on its second half (and window 0 whole), but its first half comes from the
+    previous window's reference frame; training and windowed inference use :func:`video_windows`.
+    """
+    wins = video_windows(video, k, definition, workers, params, cache_dir, progress, fast=fast)
+    return chain_windows(wins, FrameReader(video).n)
