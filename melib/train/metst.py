@@ -61,13 +61,34 @@ class VideoSeq:
 
     subject: str
     name: str
-    seq: np.ndarray  # (C, n) float32 ROI-flow displacement sequence
+    seq: np.ndarray  # (C, n) float32 ROI-flow displacement sequence (chained; whole-video inference)
     intervals: np.ndarray  # (m, 2) ME [onset, offset], 0-based, after the skip
     labels: np.ndarray  # (m,) emotion index 0..emo-1
+    # (n_w + 1, C, k) features of every window computed from its own first frame, rows at
+    # melib.flow.roi.video_window_starts(n, k) (the last: the window ending at the last frame); None: cut
+    # windows out of ``seq`` (synthetic sequences in tests)
+    windows: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         return int(self.seq.shape[1])
+
+    def window_x(self, starts: np.ndarray, k: int) -> np.ndarray:
+        """(len(starts), C, k) inputs of the windows at ``starts``: each window's own features (``windows``;
+        a start must be a multiple of k // 2 or the last window's n - k) or, without them, cut from ``seq``."""
+        starts = np.asarray(starts, dtype=int)
+        if self.windows is None:
+            return cut_windows(self.seq, starts, k)
+        if self.windows.shape[-1] != k:
+            raise ValueError(f"video {self.subject}/{self.name}: features were computed for windows of "
+                             f"{self.windows.shape[-1]} frames, not k={k}")
+        last = len(self.windows) - 1
+        rows = np.where(starts == self.n - k, last, starts // (k // 2))
+        bad = (starts % (k // 2) != 0) & (starts != self.n - k) | (rows > last)
+        if bad.any():
+            raise ValueError(f"video {self.subject}/{self.name}: no own features for windows starting at "
+                             f"{starts[bad].tolist()} (k={k}, {self.n} frames)")
+        return self.windows[rows]
 
     def targets(self) -> tuple[np.ndarray, np.ndarray]:
         return frame_targets(self.n, self.intervals, self.labels, skip=1)
@@ -140,7 +161,7 @@ def training_windows(videos: Sequence[VideoSeq], k: int, ratio: float, rng: np.r
         if not keep.size:
             continue
         spot, recog = v.targets()
-        xs.append(cut_windows(v.seq, keep, k))
+        xs.append(v.window_x(keep, k))  # each window's own features (from its first frame)
         ss.append(cut_targets(spot, keep, k))
         rs.append(cut_targets(recog, keep, k))
     if not xs:
@@ -187,18 +208,21 @@ def fit(model: METST, X: np.ndarray, S: np.ndarray, R: np.ndarray, weight: np.nd
 
 @torch.no_grad()
 def predict_windows(model: METST, seq: np.ndarray, k: int, batch: int, device: torch.device,
-                    where: str = "video"):
+                    where: str = "video", windows: np.ndarray | None = None):
     """Window outputs of one (C, n) video: spot (n_w + 1, k), logits (n_w + 1, k, K).
 
     Rows are the windows at :func:`window_starts` followed by one window aligned to the video's end
-    (the fixed stitcher's tail); the video must have at least k frames.
+    (the fixed stitcher's tail); the video must have at least k frames. ``windows`` (n_w + 1, C, k): each
+    window's own features (:attr:`VideoSeq.windows`); without them the windows are cut from ``seq``.
     """
     n = seq.shape[1]
     if n < k:
         raise ValueError(f"{where}: {n} frames after the skip, fewer than the window length k={k}")
     model.to(device).eval()
     starts = np.concatenate([window_starts(n, k), [n - k]])
-    x = cut_windows(seq, starts, k)  # (n_w + 1, C, k)
+    x = cut_windows(seq, starts, k) if windows is None else np.asarray(windows, np.float32)  # (n_w + 1, C, k)
+    if len(x) != len(starts):
+        raise ValueError(f"{where}: {len(x)} window feature rows for {len(starts)} windows (k={k}, {n} frames)")
     spots, logits = [], []
     for b in range(0, len(x), batch):
         s, lg = model(torch.from_numpy(x[b:b + batch]).to(device))  # (b, k), (b, k, K)
@@ -252,7 +276,7 @@ def predict_videos(model: METST, test: Sequence[VideoSeq], k: int, batch: int,
     whole-video curves, plus the ground truth, as flat arrays for ``predictions.npz``."""
     win_s, win_l, vid_s, vid_l = [], [], [], []
     for v in test:
-        s_w, l_w = predict_windows(model, v.seq, k, batch, device, where=f"video {v.subject}/{v.name}")
+        s_w, l_w = predict_windows(model, v.seq, k, batch, device, f"video {v.subject}/{v.name}", v.windows)
         win_s.append(s_w)
         win_l.append(l_w)
         s_v, l_v = model.predict_video(v.seq)  # (n,), (n, K)
@@ -291,7 +315,7 @@ def video_sequences(dataset, cache_dir=None, max_subjects: int | None = None,
     ``max_subjects`` keeps the first subjects (sorted) for short runs.
     """
     from melib.data.windows import emotion_class, settings
-    from melib.flow.roi import roi_sequence
+    from melib.flow.roi import chain_windows, video_windows
 
     ws = settings(dataset.name)
     keep = sorted({v.subject for v in dataset.videos if v.mes})[:max_subjects]
@@ -299,11 +323,12 @@ def video_sequences(dataset, cache_dir=None, max_subjects: int | None = None,
     videos = [v for v in dataset.videos if v.mes and v.subject in keep]
     for v in tqdm(videos, desc=f"{dataset.name} ROI features", unit="video", disable=not progress):
         view = SimpleNamespace(subject=v.subject, name=v.name, frame_paths=list(v.frame_paths)[::ws.skip])
-        seq = roi_sequence(view, ws.k, cache_dir=cache_dir)  # (10, n)
+        wins = video_windows(view, ws.k, cache_dir=cache_dir)  # (n_w + 1, 10, k), each from its own first frame
+        seq = chain_windows(wins, len(view.frame_paths))  # (10, n): whole-video inference only
         iv = np.array([(e.onset // ws.skip, e.offset // ws.skip) for e in v.mes], dtype=int)
         labels = np.array([emotion_class(e.emotion, f"{dataset.name} video {v.subject}/{v.name}, ME at "
                                          f"frame {e.onset} (annotation row {e.row})") for e in v.mes])
-        out.append(VideoSeq(v.subject, v.name, seq, iv, labels))
+        out.append(VideoSeq(v.subject, v.name, seq, iv, labels, wins))
     return out
 
 
