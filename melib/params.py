@@ -25,6 +25,7 @@ import torch
 
 PROFILE_NAMES = ("smoke", "teach", "paper")
 DEVICE_NAMES = ("auto", "cpu", "cuda")
+EXECUTOR_NAMES = ("inline", "local", "slurm", "auto")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Topic -> profile -> settings. Each topic's block is owned by the module that reads it, which
@@ -123,6 +124,14 @@ PROFILES: dict[str, dict[str, dict]] = {
             "amplitudes": [0.25, 0.5, 1.0, 2.0], "latency_batch": 16, "latency_reps": 5, "ablation_folds": None,
         },
     },
+    "cluster": {  # where LOSO folds and per-video feature jobs run; keys documented in melib/train/executor.py
+        "smoke": dict(executor="inline", partition=None, timeout_min=30, cpus=1, gpus=0, mem_gb=4,
+                      parallelism=2, poll_s=0.5),
+        "teach": dict(executor="inline", partition=None, timeout_min=120, cpus=2, gpus=0, mem_gb=8,
+                      parallelism=4, poll_s=2.0),
+        "paper": dict(executor="auto", partition=None, timeout_min=1440, cpus=8, gpus=1, mem_gb=32,
+                      parallelism=32, poll_s=10.0),
+    },
     "metst": {  # keys documented in melib/train/metst.py
         "smoke": {"dim": 16, "depth": 2, "d_state": 8, "d_conv": 4, "expand": 2, "drop_path": 0.2,
                   "epochs": 2, "lr": 3e-3, "batch": 64, "p": 0.55, "paths": "shared", "max_folds": 2,
@@ -138,6 +147,43 @@ PROFILES: dict[str, dict[str, dict]] = {
                   "ce_norm": "frames", "neg_pool": "fold"},
     },
 }
+
+
+# A capped dry run (MELIB_CAP=n or setup(cap=n); `make paper-check`): every training phase stops after n
+# batches, one LOSO fold, one search generation, one timing repeat. Model, input and data sizes stay the
+# profile's, so the paper-sized shapes and data paths run end to end in minutes on a CPU. The key
+# ``max_batches`` (read by the training loops) is part of the training cache keys, so capped runs never
+# resume into or out of full ones.
+CAPPED = {
+    "ammsm": dict(epochs=1, finetune_epochs=1, max_folds=1, ablation_folds=1, population=2, parents=1,
+                  generations=1, latency_reps=1),
+    "metst": dict(epochs=1, max_folds=1),
+    "magnify": dict(steps=None),  # None: the cap itself
+    "ssm": dict(repeats=1),
+    "flow": dict(max_videos=1),
+}
+
+
+def apply_cap(sections: dict[str, SimpleNamespace], cap: int) -> None:
+    """Shrink run lengths (not sizes) in place for a dry run of ``cap`` batches per phase (see CAPPED)."""
+    for name, overrides in CAPPED.items():
+        for key, value in overrides.items():
+            setattr(sections[name], key, cap if value is None else value)
+    sections["ammsm"].max_batches = cap
+    sections["metst"].max_batches = cap
+
+
+def _env_cap(cap: int | None) -> int | None:
+    if cap is None:
+        text = os.environ.get("MELIB_CAP", "").strip()
+        if not text:
+            return None
+        if not text.isdigit():
+            raise ValueError(f"MELIB_CAP must be a whole number of batches (or empty for no cap), got {text!r}")
+        cap = int(text)
+    if not isinstance(cap, int) or cap < 0:
+        raise ValueError(f"cap must be a non-negative int (0 = no cap), got {cap!r}")
+    return cap or None
 
 
 @dataclass(frozen=True)
@@ -205,6 +251,25 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def cluster_overrides(section: SimpleNamespace, text: str, where: str = "--cluster") -> SimpleNamespace:
+    """Apply ``"key=value,key=value"`` overrides to a ``cluster`` section in place (values: int, float,
+    'none' or text); an unknown key is an error naming the known ones."""
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in vars(section):
+            raise ValueError(f"{where}: expected key=value with key one of {sorted(vars(section))}, got {item!r}")
+        value = value.strip()
+        for cast in (int, float):
+            try:
+                value = cast(value)
+                break
+            except ValueError:
+                pass
+        setattr(section, key, None if value in ("none", "None", "") else value)
+    return section
+
+
 def profile_section(profile: str, section: str) -> SimpleNamespace:
     """One topic's settings for a profile, without the side effects of :func:`setup` (for tests)."""
     if profile not in PROFILE_NAMES:
@@ -219,8 +284,15 @@ def setup(
     seed: int = 0,
     out: str | os.PathLike = "../build",
     figures: str | os.PathLike | None = None,
+    executor: str | None = None,
+    cap: int | None = None,
 ) -> Config:
     """Resolve the notebook parameters into a :class:`Config`, seed everything and create OUT.
+
+    ``executor`` (inline | local | slurm | auto; default: env MELIB_EXECUTOR, else the profile's
+    ``cluster.executor``) says where LOSO folds and per-video feature jobs run; env MELIB_CLUSTER
+    (``"partition=gpu,gpus=1"``) overrides other ``cluster`` keys. ``cap`` (default: env MELIB_CAP) makes a
+    dry run of that many batches per training phase (:data:`CAPPED`); 0 or unset = the full profile.
 
     Relative OUT is taken from the current directory (a notebook runs in notebooks/, so the
     default "../build" is the repo's build/). Figures go to the repo's figures/ except under the
@@ -237,10 +309,18 @@ def setup(
         data = str(root)
     out_path = Path(out).expanduser().resolve()
     out_path.mkdir(parents=True, exist_ok=True)
-    if figures is None:
-        figures = out_path / "figures" if profile == "smoke" else REPO_ROOT / "figures"
+    cap = _env_cap(cap)
+    if figures is None:  # a capped dry run's figures are throw-away: never the tracked figures/
+        figures = out_path / "figures" if profile == "smoke" or cap else REPO_ROOT / "figures"
     fig_path = Path(figures).resolve()
     fig_path.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
     sections = {name: SimpleNamespace(**by_profile[profile]) for name, by_profile in PROFILES.items()}
+    cluster_overrides(sections["cluster"], os.environ.get("MELIB_CLUSTER", ""), "MELIB_CLUSTER")
+    executor = executor or os.environ.get("MELIB_EXECUTOR") or sections["cluster"].executor
+    if executor not in EXECUTOR_NAMES:
+        raise ValueError(f"EXECUTOR must be one of {EXECUTOR_NAMES}, got {executor!r}")
+    sections["cluster"].executor = executor
+    if cap:
+        apply_cap(sections, cap)
     return Config(profile, data, pick_device(device), seed, out_path, fig_path, sections)

@@ -4,7 +4,9 @@ One folder per fold, ``out_dir/<fold.name>/``. ``train_fold(fold, fold_dir)`` tr
 training subjects, saves its own checkpoint in ``fold_dir`` and returns its test predictions as a dict of
 arrays (e.g. ``{"y_true": ..., "y_pred": ...}``). The runner writes them to ``predictions.npz`` and only
 then a ``DONE`` marker, so an interrupted fold (no marker) is re-run and a finished one is loaded (resume).
-``only`` runs one named fold: the ``--fold`` switch that spreads folds over machines. Metrics are not
+``only`` runs one named fold: the ``--fold`` switch that spreads folds over machines. ``submit`` hands the
+unfinished folds to an executor (:mod:`melib.train.executor`: local processes or a Slurm array) that runs
+them elsewhere, each through this same runner; the loop then loads them like resumed folds. Metrics are not
 computed here (train sits left of metrics): :func:`pool` concatenates a prediction array over folds and
 the caller scores it with :mod:`melib.metrics`.
 """
@@ -63,10 +65,13 @@ def run_loso(
     out_dir: str | os.PathLike,
     only: str | None = None,
     progress: bool = True,
+    submit: Callable[[list[str]], None] | None = None,
 ) -> list[FoldResult]:
     """Run (or resume) every fold, or just the fold named ``only``; return their results in fold order.
 
     ``folds`` are objects with a ``name`` (the held-out subject), e.g. :class:`melib.data.Fold`.
+    ``submit(names)``, if given, first runs the unfinished folds elsewhere (each must end with its DONE
+    marker; see :func:`melib.train.executor.submitter`); it raises if any fold failed.
     """
     names = [str(f.name) for f in folds]
     if len(set(names)) != len(names):
@@ -77,6 +82,10 @@ def run_loso(
         folds = [f for f in folds if str(f.name) == str(only)]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if submit is not None:
+        todo = [str(f.name) for f in folds if not fold_done(out_dir / str(f.name))]
+        if todo:
+            submit(todo)
     results = []
     bar = tqdm(folds, desc="LOSO folds", unit="fold", disable=not progress)
     for fold in bar:

@@ -50,6 +50,7 @@ from melib.data.windows import (
 )
 from melib.models.metst import METST
 from melib.params import stable_hash
+from melib.train.executor import Job, add_cluster_args, cluster_config, inline_config, resolve, run_jobs, submitter
 from melib.train.loso import run_loso
 
 SPOT_WEIGHT, RECOG_WEIGHT, NEUTRAL_FACTOR = 0.9, 0.1, 6.0
@@ -178,7 +179,7 @@ def build_model(hp, n_emotions: int = 4, in_channels: int = 10) -> METST:
 
 def fit(model: METST, X: np.ndarray, S: np.ndarray, R: np.ndarray, weight: np.ndarray, epochs: int,
         lr: float, batch: int, seed: int, device: torch.device, progress: bool = False,
-        ce_norm: str = "frames") -> list[float]:
+        ce_norm: str = "frames", max_batches: int | None = None) -> list[float]:
     """Adam + OneCycleLR (per batch) for ``epochs``; augmentation per batch; returns mean loss per epoch."""
     g = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -191,7 +192,7 @@ def fit(model: METST, X: np.ndarray, S: np.ndarray, R: np.ndarray, weight: np.nd
     for _ in tqdm(range(epochs), desc="epochs", leave=False, disable=not progress):
         order = torch.randperm(len(X), generator=g).numpy()
         total = 0.0
-        for b in range(steps):
+        for b in range(steps)[:max_batches]:  # max_batches: a capped dry run (melib.params.CAPPED)
             idx = order[b * batch:(b + 1) * batch]
             x = torch.from_numpy(augment(X[idx], rng)).to(device)  # (b, C, k)
             spot, logits = model(x)  # (b, k), (b, k, K)
@@ -252,7 +253,7 @@ def fold_trainer(videos: Sequence[VideoSeq], ws: WindowSettings, hp, device: tor
         w = class_weights(R, n_emotions + 1, neutral_trained=strategy != 0)
         model = build_model(hp, n_emotions, X.shape[1])
         losses = fit(model, X, S, R, w, hp.epochs, hp.lr, batch, fold_seed, device, progress,
-                     getattr(hp, "ce_norm", "frames"))
+                     getattr(hp, "ce_norm", "frames"), getattr(hp, "max_batches", None))
         torch.save(model.state_dict(), Path(fold_dir) / "model.pt")
         tr_iv = np.concatenate([v.intervals for v in train if len(v.intervals)])
         return {**predict_videos(model, test, ws.k, batch, device), "losses": np.asarray(losses),
@@ -307,12 +308,14 @@ def loso_dir(cfg, dataset: str, strategy: int) -> Path:
 
 
 def video_sequences(dataset, cache_dir=None, max_subjects: int | None = None,
-                    progress: bool = True) -> list[VideoSeq]:
+                    progress: bool = True, cfg=None) -> list[VideoSeq]:
     """ROI-flow sequences and ME annotations of a long-video dataset's videos that contain an ME.
 
     The dataset's frame skip is applied before the features (SAMM-LV keeps every 7th frame), so the
     sequence, the windows and the ME indices (onset // skip, offset // skip) share one time axis.
-    ``max_subjects`` keeps the first subjects (sorted) for short runs.
+    ``max_subjects`` keeps the first subjects (sorted) for short runs. With ``cfg`` whose executor is not
+    inline (:mod:`melib.train.executor`), the features are first extracted as one job per video into
+    ``cache_dir`` (videos already extracted by an earlier job are skipped), then read from it.
     """
     from melib.data.windows import emotion_class, settings
     from melib.flow.roi import chain_windows, video_windows
@@ -321,8 +324,12 @@ def video_sequences(dataset, cache_dir=None, max_subjects: int | None = None,
     keep = sorted({v.subject for v in dataset.videos if v.mes})[:max_subjects]
     out = []
     videos = [v for v in dataset.videos if v.mes and v.subject in keep]
-    for v in tqdm(videos, desc=f"{dataset.name} ROI features", unit="video", disable=not progress):
-        view = SimpleNamespace(subject=v.subject, name=v.name, frame_paths=list(v.frame_paths)[::ws.skip])
+    views = [SimpleNamespace(subject=v.subject, name=v.name, frame_paths=list(v.frame_paths)[::ws.skip])
+             for v in videos]
+    if cfg is not None and cache_dir is not None:
+        extract_as_jobs(cfg, dataset.name, views, ws.k, cache_dir, progress)
+    for v, view in zip(tqdm(videos, desc=f"{dataset.name} ROI features", unit="video", disable=not progress),
+                       views):
         wins = video_windows(view, ws.k, cache_dir=cache_dir)  # (n_w + 1, 10, k), each from its own first frame
         seq = chain_windows(wins, len(view.frame_paths))  # (10, n): whole-video inference only
         iv = np.array([(e.onset // ws.skip, e.offset // ws.skip) for e in v.mes], dtype=int)
@@ -340,11 +347,53 @@ def run_dataset(cfg, dataset, strategy: int = 2, videos: Sequence[VideoSeq] | No
     from melib.data.windows import settings
 
     if videos is None:
-        videos = video_sequences(dataset, cfg.cache("flow"), getattr(cfg.metst, "subjects", None), progress)
+        videos = video_sequences(dataset, cfg.cache("flow"), getattr(cfg.metst, "subjects", None), progress, cfg)
     folds = loso_folds([v.subject for v in videos])[: cfg.metst.max_folds]
     trainer = fold_trainer(videos, settings(dataset.name), cfg.metst, cfg.device, cfg.seed, strategy,
                            progress=progress)
-    return run_loso(folds, trainer, loso_dir(cfg, dataset.name, strategy), only=only, progress=progress)
+    out_dir = loso_dir(cfg, dataset.name, strategy)
+    submit = submitter(cfg, f"metst-{out_dir.parent.name}-{out_dir.name}", lambda name: Job(
+        name, fold_job, (inline_config(cfg), str(dataset.root), strategy, name)), progress)
+    return run_loso(folds, trainer, out_dir, only=only, progress=progress, submit=submit)
+
+
+def fold_job(cfg, root: str, strategy: int, fold: str) -> str:
+    """One fold as a submitted job: :func:`run_dataset` with ``only=fold`` on the dataset at ``root``.
+    The job derives the videos as :func:`run_dataset` does without ``videos`` (``cfg.metst.subjects``,
+    features from ``cfg.cache("flow")``), which is how notebooks 08 and 09 build them too."""
+    from melib.data import open_dataset
+
+    run_dataset(cfg, open_dataset(root), strategy, only=fold, progress=False)
+    return fold
+
+
+def roi_job(view, k: int, cache_dir: str, marker: str, workers: int = 1) -> str:
+    """One video's ROI features as a submitted job (:func:`melib.flow.roi.extract_video`: the windows
+    :func:`video_sequences` reads, into the cache), then a marker file."""
+    from melib.flow.roi import extract_video
+
+    extract_video(view, k, cache_dir, workers=workers)
+    Path(marker).write_text("ok\n")
+    return view.name
+
+
+def extract_as_jobs(cfg, dataset_name: str, views, k: int, cache_dir, progress: bool = True) -> None:
+    """Run :func:`roi_job` for ``views`` as jobs with ``cfg``'s executor (nothing when it
+    is inline); a video whose marker (keyed by its frames' paths, sizes and mtimes, and k) exists is skipped."""
+    from melib.flow.cache import file_stamp
+
+    if resolve(cfg.cluster.executor) == "inline":
+        return
+    label = f"roi-{dataset_name}"
+    folder = Path(cfg.out) / "jobs" / label
+    (folder / "done").mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for view in views:
+        marker = folder / "done" / stable_hash([view.subject, view.name, file_stamp(view.frame_paths), k])
+        if not marker.is_file():
+            jobs.append(Job(f"{view.subject}/{view.name}", roi_job,
+                            (view, k, str(cache_dir), str(marker), cfg.cluster.cpus)))
+    run_jobs(jobs, cfg.cluster, folder, label, progress)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -353,7 +402,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     import argparse
 
     from melib.data import open_dataset, prepare
-    from melib.params import setup
 
     ap = argparse.ArgumentParser(description="ME-TST LOSO training, one fold or all")
     ap.add_argument("--dataset", required=True, choices=["casme3", "samm_lv"])
@@ -364,8 +412,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="build")
+    add_cluster_args(ap)
     a = ap.parse_args(argv)
-    cfg = setup(a.profile, a.data, a.device, a.seed, a.out)
+    cfg = cluster_config(a)
     roots = prepare(cfg)
     if a.dataset not in roots:
         raise FileNotFoundError(f"DATA={a.data!r}: no {a.dataset} dataset found (found: {sorted(roots)})")
