@@ -3,11 +3,11 @@ to the total, L_mag's weight follows eq. 2 and MESA is 0 before ``mesa_start`` (
 
 import numpy as np
 import torch
+from test_ammsm_train import _hp, _separable
 
 import melib.train.ammsm as tr
 from melib.models.ammsm import AMMSM, AMMSMConfig
 from melib.train.regularizers import EMATeacher
-from test_ammsm_train import _hp, _separable
 
 
 def test_loss_terms_add_up_and_follow_their_schedules():

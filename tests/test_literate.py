@@ -1,0 +1,63 @@
+"""The code the notebooks write out (cells starting ``# literate: <name>``) equals what melib runs: the
+cell's source is read from the .ipynb and executed here, then compared with the library on fresh input."""
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from melib.run import NOTEBOOKS
+from melib.spotting import spot_intervals
+from melib.ssm import Mamba, selective_scan_ref
+
+
+def literate(notebook: str, name: str, **namespace) -> dict:
+    """Execute the notebook cell marked ``# literate: name`` in ``namespace``; return the namespace."""
+    nb = nbformat.read(next(NOTEBOOKS.glob(f"{notebook}_*.ipynb")), as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith(f"# literate: {name}\n")]
+    assert len(cells) == 1, f"notebook {notebook}: expected one cell marked '# literate: {name}'"
+    exec(compile(cells[0], f"{notebook}:{name}", "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("d_model,d_state,length", [(16, 4, 20), (32, 8, 7)])
+def test_notebook_04_mamba_forward_equals_melib_mamba(d_model, d_state, length):
+    ns = literate("04", "mamba_forward", torch=torch, F=F, selective_scan_ref=selective_scan_ref)
+    torch.manual_seed(0)
+    layer = Mamba(d_model, d_state=d_state, d_conv=4, expand=2).double()
+    x = torch.randn(3, length, d_model, dtype=torch.double)
+    with torch.no_grad():
+        assert torch.allclose(ns["mamba_forward_written_out"](layer, x), layer(x), atol=1e-6)
+
+
+def test_notebook_08_post_processing_equals_spot_intervals():
+    ns = literate("08", "spot_intervals", np=np)
+    rng = np.random.default_rng(1)
+    for T, k_p, p in ((400, 6, 0.55), (150, 9, 0.3), (90, 3, 0.8)):
+        t = np.arange(T)
+        scores = np.clip(sum(a * np.exp(-0.5 * ((t - c) / 4.0) ** 2) for c, a in
+                             zip(rng.integers(0, T, 5), rng.uniform(0.3, 1, 5))) + 0.05 * rng.normal(size=T), 0, None)
+        mine, ref = ns["spot_written_out"](scores, k_p, p), spot_intervals(scores, k_p, p)
+        assert np.array_equal(mine[0], ref[0]) and np.array_equal(mine[1], ref[1]), (T, k_p, p)
+    empty = ns["spot_written_out"](np.zeros(40), 5, 0.55)[0]
+    assert empty.shape == (0, 2) and np.array_equal(empty, spot_intervals(np.zeros(40), 5, 0.55)[0])
+
+
+def test_notebook_09_synergy_rules_equal_analyse():
+    from melib.spotting import analyse
+
+    ns = literate("09", "synergy")
+    rng = np.random.default_rng(2)
+    t = np.arange(240)
+    scores = np.clip(sum(a * np.exp(-0.5 * ((t - c) / 5.0) ** 2) for c, a in ((30, 1.0), (110, 0.8), (190, 0.9)))
+                     + 0.03 * rng.normal(size=t.size), 0, None)
+    logits = rng.normal(size=(t.size, 5))
+    logits[100:121, 4] += 4.0  # one interval looks neutral: strategy 1 must drop it, 0 and 2 keep it
+    n_kept = {}
+    for st in (0, 1, 2):
+        iv, lab = ns["analyse_written_out"](scores, logits, 6, st, 0.3)
+        ref = analyse(scores, logits, 6, st, p=0.3)
+        assert np.array_equal(iv, ref.intervals) and np.array_equal(lab, ref.labels), st
+        n_kept[st] = len(iv)
+    assert n_kept[1] == n_kept[2] - 1 == n_kept[0] - 1
