@@ -176,3 +176,43 @@ def test_evaluate_folds_megc_protocol_and_bad_protocol():
     assert (one["spot_tp"], one["spot_fn"]) == (1, 1)
     with pytest.raises(ValueError, match="protocol"):
         evaluate_folds([pred], 2, "video", protocol="megc2023")
+
+
+def _one_video_fold(subject, peak_at, gt, label=1, n=60):
+    import numpy as np
+
+    x = np.zeros(n)
+    x[peak_at - 5:peak_at + 6] = 1.0  # one peak -> [peak - 5, peak + 5] with k_p = 5
+    logits = np.zeros((n, 5))
+    logits[:, label] = 5.0
+    return {"scores_video": x, "logits_video": logits, "lengths": np.array([n]), "names": np.array([f"{subject}/v1"]),
+            "k": np.array(10), "batch": np.array(4), "win_counts": np.array([0]), "gt": np.array([gt]),
+            "gt_labels": np.array([1]), "gt_counts": np.array([1]), "k_p": np.array(5), "k_p_all": np.array(5)}
+
+
+def test_evaluate_folds_intervals_bootstrap_over_subjects():
+    from melib.metrics.spotting import evaluate_folds, evaluate_folds_intervals
+
+    hits = [_one_video_fold(f"s{i}", 25, [20, 30]) for i in range(4)]  # spotted exactly
+    misses = [_one_video_fold(f"m{i}", 45, [10, 16]) for i in range(4)]  # a FP and a FN each
+    folds = hits + misses
+    iv = evaluate_folds_intervals(folds, n_resamples=500, source="video")
+    point = evaluate_folds(folds, 2, "video")
+    assert iv["scores"] == point and iv["spot_f1"].estimate == point["spot_f1"] == 0.5
+    assert iv["spot_f1"].n == 8 and iv["spot_f1"].low < 0.5 < iv["spot_f1"].high
+    # every subject spotted perfectly: nothing varies between resamples
+    perfect = evaluate_folds_intervals(hits, keys=("spot_f1",), n_resamples=200, source="video")["spot_f1"]
+    assert (perfect.low, perfect.estimate, perfect.high) == (1.0, 1.0, 1.0)
+
+
+def test_paired_difference_of_two_post_processings_on_the_same_videos():
+    from melib.metrics.spotting import evaluate_folds, paired_difference_intervals
+
+    folds = [_one_video_fold(f"s{i}", 25, [20, 30]) for i in range(3)] + [_one_video_fold("m", 45, [10, 16])]
+    same = paired_difference_intervals(folds, folds, {"source": "video"}, {"source": "video"}, n_resamples=200)
+    assert all((d.estimate, d.low, d.high) == (0.0, 0.0, 0.0) for d in same.values())
+    looser = paired_difference_intervals(folds, folds, {"source": "video", "p": 0.0}, {"source": "video"},
+                                         keys=("spot_f1",), n_resamples=200)["spot_f1"]
+    a = evaluate_folds(folds, 2, "video", p=0.0)["spot_f1"]
+    b = evaluate_folds(folds, 2, "video")["spot_f1"]
+    assert looser.estimate == a - b

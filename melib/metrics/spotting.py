@@ -304,6 +304,13 @@ def evaluate_folds(fold_predictions: Sequence[dict], strategy: int = 2, source: 
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     videos = spotted_videos(fold_predictions, strategy, source, reference, p, veto)
+    return score_videos(videos, n_classes, drop_class, protocol, megc)
+
+
+def score_videos(videos: Sequence[dict], n_classes: int = 4, drop_class: int | None = None,
+                 protocol: str = "metst", megc: dict | None = None) -> dict[str, float]:
+    """Scores of post-processed videos (:func:`spotted_videos`): the second half of :func:`evaluate_folds`,
+    so a bootstrap can score any subset of videos (:func:`evaluate_folds_intervals`)."""
     if protocol == "megc":
         recs = [{"subject": v["subject"], "intervals": v["spotted"].intervals[~v["spotted"].vetoed],
                  "labels": v["spotted"].labels[~v["spotted"].vetoed], "gt": v["gt"], "gt_labels": v["gt_labels"]}
@@ -317,3 +324,49 @@ def evaluate_folds(fold_predictions: Sequence[dict], strategy: int = 2, source: 
         pl.append(s.labels)
         gl.append(v["gt_labels"])
     return analysis_scores(matches, pl, gl, n_classes, drop_class)
+
+
+def evaluate_folds_intervals(fold_predictions: Sequence[dict], keys: Sequence[str] = ("spot_f1", "recog_uf1",
+                             "recog_uar", "strs"), n_resamples: int = 1000, seed: int = 0, strategy: int = 2,
+                             source: str = "fixed", reference: bool = False, p: float | None = None,
+                             veto: str | None = None, **score_kw) -> dict:
+    """:func:`evaluate_folds` with a 95% interval per score from a bootstrap over test subjects.
+
+    Videos are post-processed once; each resample draws whole subjects with replacement and pools the
+    TP/FP/FN and labels of their videos, as the point estimate pools all of them. Returns key ->
+    :class:`melib.metrics.uncertainty.Interval`, plus ``"scores"`` (the plain :func:`evaluate_folds` dict).
+    """
+    videos = spotted_videos(fold_predictions, strategy, source, reference, p, veto)
+    out = {"scores": score_videos(videos, **score_kw)}
+    for key in keys:
+        if key not in out["scores"]:
+            raise KeyError(f"no score {key!r}; have {sorted(out['scores'])}")
+        out[key] = _video_bootstrap([videos], lambda vs, key=key: score_videos(vs[0], **score_kw)[key],
+                                    n_resamples, seed)
+    return out
+
+
+def paired_difference_intervals(fold_predictions_a: Sequence[dict], fold_predictions_b: Sequence[dict],
+                                kw_a: dict, kw_b: dict, keys: Sequence[str] = ("spot_f1", "strs"),
+                                n_resamples: int = 1000, seed: int = 0, **score_kw) -> dict:
+    """Score(A) - score(B) per key with a paired bootstrap over test subjects: A and B are two runs or
+    post-processings (``kw_a``/``kw_b``: :func:`spotted_videos` arguments, e.g. ``{"strategy": 0}``) of
+    the SAME test videos, and every resample scores both on the same drawn subjects."""
+    va = spotted_videos(fold_predictions_a, **kw_a)
+    vb = spotted_videos(fold_predictions_b, **kw_b)
+    if [v["name"] for v in va] != [v["name"] for v in vb]:
+        raise ValueError("paired difference needs the same test videos in the same order in A and B")
+    return {key: _video_bootstrap([va, vb], lambda vs, key=key: score_videos(vs[0], **score_kw)[key]
+                                  - score_videos(vs[1], **score_kw)[key], n_resamples, seed) for key in keys}
+
+
+def _video_bootstrap(video_lists: Sequence[Sequence[dict]], statistic, n_resamples: int, seed: int):
+    """Cluster bootstrap over the subjects of aligned video lists; ``statistic(lists)`` scores a subset."""
+    from melib.metrics.uncertainty import subject_bootstrap
+
+    subjects = np.array([v["subject"] for v in video_lists[0]])
+
+    def on_rows(idx):
+        return statistic([[vl[i] for i in idx] for vl in video_lists])
+
+    return subject_bootstrap(on_rows, subjects, np.arange(len(subjects)), n_resamples=n_resamples, seed=seed)
