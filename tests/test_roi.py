@@ -224,3 +224,13 @@ def test_window_without_face(tmp_path):
     for definition in ("melib", "reference"):
         with pytest.raises(faces.FaceNotFoundError, match="no face"):
             roi_features(video, K, workers=1, definition=definition)
+
+
+def test_extract_dataset_in_processes_and_resumable(clip, tmp_path, monkeypatch):
+    views = [SimpleNamespace(frame_paths=clip.frame_paths[a:a + 30], n_frames=30, subject="t", name=f"part{a}")
+             for a in (0, 20)]
+    paths = roi.extract_dataset(views, K, tmp_path, workers=2, progress=False)  # one video per process
+    assert [p.is_file() for p in paths] == [True, True] and not list(tmp_path.glob("*.tmp*"))
+    assert np.array_equal(np.load(paths[1])[0], roi_features(clip, K, start=20, stop=40, workers=1)[0])
+    monkeypatch.setattr(roi, "_compute_reference", lambda *a, **k: pytest.fail("recomputed a cached video"))
+    assert roi.extract_dataset(views, K, tmp_path, workers=1, progress=False) == paths  # resumed from the cache

@@ -45,7 +45,7 @@ import multiprocessing
 import time
 import warnings
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -588,3 +588,71 @@ def roi_sequence(video, k: int = 30, fast: bool = True, workers: int = 2, params
     """
     wins = video_windows(video, k, definition, workers, params, cache_dir, progress, fast=fast)
     return chain_windows(wins, FrameReader(video).n)
+
+
+def metst_views(dataset) -> list:
+    """The videos of a long-video dataset that ME-TST reads (those with an ME), after its frame skip
+    (SAMM-LV keeps every 7th frame): what :func:`melib.train.metst.video_sequences` featurises."""
+    from melib.data.windows import settings
+
+    skip = settings(dataset.name).skip
+    return [SimpleNamespace(subject=v.subject, name=v.name, frame_paths=list(v.frame_paths)[::skip])
+            for v in dataset.videos if v.mes]
+
+
+def extract_dataset(videos, k: int, cache_dir: str | Path, workers: int = 1, definition: str = "reference",
+                    params: dict | None = None, progress: bool = True) -> list[Path]:
+    """:func:`extract_video` for every video, with a progress bar over videos and ``workers`` processes
+    (one video each, no shared state). Resumable: a video already in ``cache_dir`` is read, not recomputed,
+    and each file is written to a temporary name and renamed, so an interrupted run leaves no partial file."""
+    from tqdm.auto import tqdm
+
+    paths: list[Path | None] = [None] * len(videos)
+    with tqdm(total=len(videos), desc="ROI features", unit="video", disable=not progress) as bar:
+        if workers <= 1:
+            for i, v in enumerate(videos):
+                paths[i] = extract_video(v, k, cache_dir, definition, 1, params)
+                bar.update()
+        else:
+            pool = process_pool(workers)
+            jobs = {pool.submit(extract_video, v, k, str(cache_dir), definition, 1, params): i
+                    for i, v in enumerate(videos)}
+            for job in as_completed(jobs):
+                paths[jobs[job]] = job.result()
+                bar.update()
+    return paths
+
+
+def main(argv=None) -> None:
+    """``python -m melib.flow.roi --data DATA --workers N``: every ME-TST video's ROI features into the flow
+    cache (``OUT/cache/flow``) that notebooks 08-09 and ``python -m melib.train.metst`` read."""
+    import argparse
+
+    from melib.data import open_dataset, prepare
+    from melib.data.windows import settings
+    from melib.params import setup
+
+    ap = argparse.ArgumentParser(prog="python -m melib.flow.roi", description=main.__doc__.split(":", 1)[1])
+    ap.add_argument("--data", default="synth", help="'synth' (SynthME) or a real dataset root")
+    ap.add_argument("--profile", default="teach")
+    ap.add_argument("--out", default="build")
+    ap.add_argument("--dataset", nargs="*", choices=["casme3", "samm_lv"], help="default: every one found")
+    ap.add_argument("--workers", type=int, default=1, help="processes (one video each)")
+    ap.add_argument("--definition", default="reference", choices=list(DEFINITIONS))
+    a = ap.parse_args(argv)
+    cfg = setup(a.profile, a.data, "cpu", 0, a.out)
+    roots = prepare(cfg)
+    names = a.dataset or [n for n in ("casme3", "samm_lv") if n in roots]
+    missing = [n for n in names if n not in roots]
+    if missing or not names:
+        raise FileNotFoundError(f"DATA={a.data!r}: no {missing or 'long-video'} dataset found (found: {sorted(roots)})")
+    for name in names:
+        views = metst_views(open_dataset(roots[name]))
+        paths = extract_dataset(views, settings(name).k, cfg.cache("flow"), a.workers, a.definition)
+        print(f"{name}: {len(paths)} videos, k={settings(name).k}, features in {cfg.cache('flow')}")
+
+
+if __name__ == "__main__":
+    from melib.flow.roi import main as _main  # the importable module, so pool tasks pickle by its name
+
+    _main()
