@@ -48,3 +48,21 @@ def test_metst_figure_has_every_block_and_both_heads():
     names = [n.name for n in nodes]
     assert [f"spot_path.blocks.{i}" for i in range(3)] == [n for n in names if n.count(".") == 2]
     assert nodes[names.index("fc_recog")].shape == (1, 20, 5) and nodes[names.index("fc_spot")].shape == (1, 20, 1)
+
+
+def test_synergy_figure_drops_only_under_strategy_1():
+    import numpy as np
+
+    from melib.data.windows import EMOTIONS
+    from melib.viz.metst import plot_synergy
+
+    t = np.arange(200)
+    scores = sum(a * np.exp(-0.5 * ((t - c) / 5.0) ** 2) for c, a in ((50, 1.0), (140, 0.8)))
+    logits = np.zeros((200, 5))
+    logits[:, 1] = 1.0  # every frame "positive" ...
+    logits[130:151, 4] = 3.0  # ... except around frame 140, which recognition calls neutral
+    fig = plot_synergy(scores, logits, 6, 0.3, EMOTIONS)
+    hatched = [sum(bool(p.get_hatch()) for p in ax.patches) for ax in fig.axes[1:4]]
+    labels = [[t.get_text() for t in ax.texts] for ax in fig.axes[1:4]]
+    assert hatched == [0, 1, 0]
+    assert labels == [["positive", "positive"], ["positive"], ["positive", "positive"]]

@@ -98,6 +98,36 @@ def plot_targets(y_spot, y_recog, emotions, title: str = ""):
     fig.tight_layout()
     return fig
 
+def plot_synergy(scores, logits, k_p: int, p: float, emotions, title: str = ""):
+    """ME-TST Fig. 3 drawn by running the rules: one video's smoothed spotting curve and threshold, then per
+    synergy strategy the intervals it keeps (coloured by emotion, labelled) and the ones it drops (hatched)."""
+    from matplotlib.patches import Patch
+
+    from melib.spotting import analyse, smooth, threshold
+
+    names = list(emotions) + ["neutral"]
+    sm = smooth(scores, k_p)
+    fig, axes = plt.subplots(4, 1, figsize=(10, 4.2), sharex=True, gridspec_kw={"height_ratios": [2, 1, 1, 1]})
+    axes[0].plot(sm, color="k", lw=1.2)
+    axes[0].axhline(threshold(sm, p), color="tab:red", ls="--", lw=1)
+    axes[0].set_ylabel("spot\n(smoothed)", fontsize=8)
+    for ax, st in zip(axes[1:], (0, 1, 2)):
+        res = analyse(scores, logits, k_p, strategy=st, p=p)
+        for (on, off), lab in zip(res.intervals, res.labels):
+            ax.axvspan(on, off, color=EMOTION_COLOURS[int(lab) % len(EMOTION_COLOURS)], alpha=0.8, lw=0)
+            ax.text((on + off) / 2, 0.5, names[int(lab)], ha="center", va="center", fontsize=7)
+        for on, off in res.dropped:
+            ax.axvspan(on, off, facecolor="none", edgecolor="0.4", hatch="///", lw=0.5)
+        ax.set_yticks([])
+        ax.set_ylabel(f"strategy {st}", fontsize=8, rotation=0, ha="right", va="center")
+    axes[-1].set_xlabel("frame")
+    handles = [Patch(color=c, label=n) for c, n in zip(EMOTION_COLOURS, names)]
+    handles.append(Patch(facecolor="none", edgecolor="0.4", hatch="///", label="dropped (neutral)"))
+    axes[0].legend(handles=handles, fontsize=7, ncol=len(handles), loc="lower center", bbox_to_anchor=(0.5, 1.02))
+    fig.suptitle(title, fontsize=9, y=1.08)
+    fig.tight_layout()
+    return fig
+
 def plot_threshold_view(smoothed, thr: float, pred, gt, title: str = ""):
     """One video's smoothed curve, a threshold, the intervals it yields and the truth (slider view)."""
     fig, ax = plt.subplots(figsize=(9, 2.8))
