@@ -27,6 +27,9 @@ PROFILE_NAMES = ("smoke", "teach", "paper")
 DEVICE_NAMES = ("auto", "cpu", "cuda")
 EXECUTOR_NAMES = ("inline", "local", "slurm", "auto")
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Set by melib.run (`make notebooks`) to the repo's figures/: only the headless runner rewrites the
+# tracked figures; a notebook run interactively writes its figures under OUT/figures.
+FIGURES_ENV = "MELIB_FIGURES"
 
 # Topic -> profile -> settings. Each topic's block is owned by the module that reads it, which
 # documents its keys; a profile is the same key set at a different scale.
@@ -295,8 +298,9 @@ def setup(
     dry run of that many batches per training phase (:data:`CAPPED`); 0 or unset = the full profile.
 
     Relative OUT is taken from the current directory (a notebook runs in notebooks/, so the
-    default "../build" is the repo's build/). Figures go to the repo's figures/ except under the
-    smoke profile, whose throw-away figures go to OUT/figures.
+    default "../build" is the repo's build/). Figures go to ``figures`` if given, else to the folder
+    named by the ``MELIB_FIGURES`` environment variable (which ``melib.run`` sets to the repo's
+    figures/ for teach and paper runs), else to OUT/figures (interactive and smoke runs).
     """
     if profile not in PROFILE_NAMES:
         raise ValueError(f"PROFILE must be one of {PROFILE_NAMES}, got {profile!r}")
@@ -311,7 +315,7 @@ def setup(
     out_path.mkdir(parents=True, exist_ok=True)
     cap = _env_cap(cap)
     if figures is None:  # a capped dry run's figures are throw-away: never the tracked figures/
-        figures = out_path / "figures" if profile == "smoke" or cap else REPO_ROOT / "figures"
+        figures = (None if cap else os.environ.get(FIGURES_ENV)) or out_path / "figures"
     fig_path = Path(figures).resolve()
     fig_path.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from melib.params import DEVICE_NAMES, PROFILE_NAMES, REPO_ROOT
+from melib.params import DEVICE_NAMES, FIGURES_ENV, PROFILE_NAMES, REPO_ROOT
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 KERNEL = "melib"  # registered by `make` (ipykernel install --sys-prefix --name melib)
@@ -88,6 +90,24 @@ def describe_cell(executed: Path, index: int) -> str:
     return f"cell {index - injected} ({first_line.strip()[:60]!r})"
 
 
+@contextmanager
+def figures_for(profile: str):
+    """While the runner runs, point ``melib.setup`` (through ``MELIB_FIGURES``, which each kernel
+    inherits) at the repo's tracked figures/ for teach and paper; smoke keeps its under OUT/figures.
+    A notebook run by hand in JupyterLab never sees the variable, so it never rewrites figures/."""
+    saved = os.environ.get(FIGURES_ENV)
+    if profile == "smoke":
+        os.environ.pop(FIGURES_ENV, None)
+    else:
+        os.environ[FIGURES_ENV] = str(REPO_ROOT / "figures")
+    try:
+        yield
+    finally:
+        os.environ.pop(FIGURES_ENV, None)
+        if saved is not None:
+            os.environ[FIGURES_ENV] = saved
+
+
 def format_table(outcomes: list[Outcome]) -> str:
     width = max([len("notebook")] + [len(o.notebook) for o in outcomes])
     lines = [f"{'notebook':<{width}}  status  wall time", f"{'-' * width}  ------  ---------"]
@@ -125,14 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"running {len(notebooks)} notebook(s) with kernel {kernel!r}: {params}")
     outcomes: list[Outcome] = []
     bar = tqdm(notebooks, desc="notebooks", unit="nb")
-    for path in bar:
-        bar.set_postfix_str(path.name)
-        outcome = run_notebook(path, out / "notebooks", params, kernel)
-        outcomes.append(outcome)
-        if outcome.status != "ok":
-            tqdm.write(f"FAILED {outcome.notebook}: {outcome.error}")
-            if args.fail_fast:
-                break
+    with figures_for(args.profile):
+        for path in bar:
+            bar.set_postfix_str(path.name)
+            outcome = run_notebook(path, out / "notebooks", params, kernel)
+            outcomes.append(outcome)
+            if outcome.status != "ok":
+                tqdm.write(f"FAILED {outcome.notebook}: {outcome.error}")
+                if args.fail_fast:
+                    break
     bar.close()
     print(format_table(outcomes))
     (out / "notebooks" / "summary.json").write_text(

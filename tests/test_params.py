@@ -29,9 +29,20 @@ def test_setup_resolves_sections_and_paths(tmp_path):
         _ = cfg.nope
 
 
-def test_teach_figures_go_to_the_repo(tmp_path):
-    cfg = melib.setup("teach", "synth", "cpu", 0, tmp_path)
-    assert cfg.figures.name == "figures" and cfg.figures.parent == melib.params.REPO_ROOT
+def test_only_the_runner_writes_the_tracked_figures(tmp_path, monkeypatch):
+    import os
+
+    from melib.run import figures_for
+
+    monkeypatch.delenv(melib.params.FIGURES_ENV, raising=False)
+    cfg = melib.setup("teach", "synth", "cpu", 0, tmp_path)  # a notebook run by hand in JupyterLab
+    assert cfg.figures == tmp_path.resolve() / "figures"
+    with figures_for("teach"):  # `make notebooks`: the kernels papermill starts inherit the variable
+        cfg = melib.setup("teach", "synth", "cpu", 0, tmp_path)
+        assert cfg.figures.name == "figures" and cfg.figures.parent == melib.params.REPO_ROOT
+    with figures_for("smoke"):
+        assert melib.setup("smoke", "synth", "cpu", 0, tmp_path).figures == tmp_path.resolve() / "figures"
+    assert melib.params.FIGURES_ENV not in os.environ  # restored afterwards
 
 
 def test_seeding_is_reproducible():
