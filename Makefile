@@ -38,6 +38,15 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q -ra --durations=15
 
+# The paper profile proven to run on a CPU (issue 16): every notebook at the papers' model and input sizes
+# on SynthME, each training phase capped at CAP batches, one LOSO fold, one search generation (MELIB_CAP,
+# read by melib.setup; the notebooks are not edited). Figures go to OUT/paper-check/figures, not figures/.
+CAP ?= 1
+.PHONY: paper-check
+paper-check: $(STAMP)
+	MELIB_CAP=$(CAP) MELIB_EXECUTOR=inline $(BIN)/python -m melib.run --profile paper --data $(DATA) \
+		--device $(DEVICE) --out $(OUT)/paper-check $(if $(ONLY),--only $(ONLY))
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 

@@ -8,6 +8,8 @@ notebook hard-codes a size that a profile should set.
 - ``smoke``: CI. Tiny sizes; each notebook runs in seconds.
 - ``teach``: the default. A laptop CPU, minutes per notebook.
 - ``paper``: the papers' hyperparameters; meant for a GPU and real data.
+- ``study``: ``teach``'s models on a larger SynthME, every LOSO fold, several seeds (:data:`STUDY`): the
+  replication report's runs (``make report``), sized for about 2 hours on a 2-core CPU.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-PROFILE_NAMES = ("smoke", "teach", "paper")
+PROFILE_NAMES = ("smoke", "teach", "paper", "study")
 DEVICE_NAMES = ("auto", "cpu", "cuda")
 EXECUTOR_NAMES = ("inline", "local", "slurm", "auto")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -150,6 +152,31 @@ PROFILES: dict[str, dict[str, dict]] = {
                   "ce_norm": "frames", "neg_pool": "fold"},
     },
 }
+
+# The replication report (notebook 10, melib.report; keys documented in melib/report.py): the training seeds
+# whose runs it pools, random search-space configurations per fold, interleaved timing repetitions.
+PROFILES["report"] = {
+    "smoke": dict(seeds=[0], random_configs=4, timing_reps=5, bench_reps=3),
+    "teach": dict(seeds=[0], random_configs=16, timing_reps=10, bench_reps=5),
+    "paper": dict(seeds=[0, 1, 2], random_configs=32, timing_reps=10, bench_reps=5),
+}
+
+# The `study` profile (issue 13): each topic's `teach` block with these keys replaced. Teach's models and
+# epochs; a larger SynthME (12 CASME II x 12 clips, 10 SAMM x 12, 8 CAS(ME)^3 x 2 videos x 3 MEs, 8 SAMM-LV
+# subjects x 3 videos x 2 MEs = 48 long-video MEs, 64 distinct noise frames per video) generated once
+# (data_seed) and shared by the training seeds, so runs of different seeds are paired on the same clips;
+# every LOSO fold of every protocol, ablation and amplitude run; 3 seeds; two local processes of one thread.
+STUDY = {
+    "synth": dict(casme2_subjects=12, casme2_clips=12, samm_subjects=10, samm_clips=12, casme3_subjects=8,
+                  casme3_videos=2, casme3_mes=3, samm_lv_subjects=8, samm_lv_videos=3, samm_lv_mes=2,
+                  noise_fields=16, data_seed=0),
+    "ammsm": dict(max_folds=None, ablation_folds=None, latency_reps=10),
+    "metst": dict(max_folds=None),
+    "cluster": dict(executor="local", cpus=1, parallelism=2, timeout_min=60),
+    "report": dict(seeds=[0, 1, 2], random_configs=32, timing_reps=20, bench_reps=5),
+}
+for _topic, _by_profile in PROFILES.items():
+    _by_profile["study"] = {**_by_profile["teach"], **STUDY.get(_topic, {})}
 
 
 # A capped dry run (MELIB_CAP=n or setup(cap=n); `make paper-check`): every training phase stops after n
