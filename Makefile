@@ -68,6 +68,19 @@ grade: $(STAMP)
 	$(BIN)/python tools/classroom.py grade $(SUBMISSIONS) --out $(OUT)/grades --profile $(PROFILE) \
 		--data $(DATA) --device $(DEVICE) $(if $(ONLY),--only $(ONLY)) $(GRADE_FLAGS)
 
+# The replication report (issue 13; README "Replication report"): the `study` profile's runs of notebooks
+# 03 and 06-09 for every seed of PROFILES["report"]["study"]["seeds"] (cached LOSO folds are reused, so an
+# interrupted run resumes), then notebook 10, which writes reports/replication.md and reports/figures/.
+# About 2 h on the 2-core CPU with the local executor (two one-thread fold processes). REPORT_PROFILE=smoke
+# REPORT_DEST=/tmp/r checks the machinery in minutes; REPORT_FLAGS=--report-only re-renders from the cache.
+REPORT_PROFILE ?= study
+REPORT_DEST    ?= reports
+REPORT_FLAGS   ?=
+.PHONY: report
+report: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python tools/make_report.py --profile $(REPORT_PROFILE) --device $(DEVICE) \
+		--out $(OUT)/$(REPORT_PROFILE) --dest $(REPORT_DEST) $(REPORT_FLAGS)
+
 clean:
 	rm -rf build .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

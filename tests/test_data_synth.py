@@ -157,3 +157,26 @@ def test_classes_separable_in_true_flow(synth):
         cents = np.array([x[fold.train_idx][p.labels[fold.train_idx] == c].mean(0) for c in range(5)])
         hits += (np.argmax(x[fold.test_idx] @ cents.T, 1) == p.labels[fold.test_idx]).sum()
     assert hits / len(p.labels) > 0.6  # chance is 0.2
+
+
+def test_samm_lv_videos_per_subject_keep_every_me_in_samm(tmp_path):
+    """``samm_lv_videos`` long videos per subject (the study profile's realistic ME counts): names
+    <subject>_<n>, every ME also a SAMM clip (emotions matched), no SAMM clip name reused."""
+    p = {**PROFILES["synth"]["smoke"], "parts": ["samm", "samm_lv"], "samm_subjects": 2, "samm_clips": 6,
+         "samm_lv_subjects": 1, "samm_lv_videos": 2, "samm_lv_mes": 2, "noise_fields": 2}
+    roots = generate(tmp_path, p, 0)
+    lv = open_dataset(roots["samm_lv"])
+    assert [(v.subject, v.name, len(v.mes)) for v in lv.videos] == [("006", "006_1", 2), ("006", "006_2", 2)]
+    assert all(e.emotion for v in lv.videos for e in v.mes)  # each LV ME found its SAMM clip's emotion
+    clips = [c.clip for c in open_dataset(roots["samm"]).samples]
+    assert len(clips) == len(set(clips)) == 12
+    assert sum(c.startswith(("006_1_", "006_2_")) for c in clips) == 4  # the 4 LV MEs, then other clips
+
+
+def test_noise_variants_are_distinct():
+    from melib.data.synth.render import _noise
+
+    bank = [np.random.default_rng(i).normal(size=(6, 5)).astype(np.float32) for i in range(3)]
+    variants = [_noise(bank, k) for k in range(4 * len(bank))]
+    assert len({v.tobytes() for v in variants}) == 12  # 3 fields x 4 flips
+    assert np.array_equal(_noise(bank, 3 + 3), bank[0][::-1, :])  # field 0, second flip pattern

@@ -72,7 +72,9 @@ def prepare(cfg, **overrides) -> dict[str, Path]:
     """Roots of the datasets to use: SynthME (generated once, cached) or those found under cfg.data.
 
     SynthME goes to ``cfg.out/synthme/<profile>-seed<seed>[-<hash of overrides>]``; it is
-    regenerated when the completion marker (written last) is missing or holds other parameters.
+    regenerated when the completion marker (written last) is missing or holds other parameters. The data
+    seed is ``cfg.seed`` unless ``cfg.synth.data_seed`` fixes it (the ``study`` profile: every training
+    seed reads the same clips, so runs of different seeds are paired).
     ``overrides`` replace keys of ``cfg.synth`` (e.g. ``amplitude=[2, 2]``, ``parts=["casme2"]``).
     """
     if not cfg.is_synth:
@@ -89,7 +91,8 @@ def prepare(cfg, **overrides) -> dict[str, Path]:
     if not params:
         raise ValueError(f"PROFILES['synth'][{cfg.profile!r}] is empty; SynthME needs its parameters")
     key = json.dumps(params, sort_keys=True)
-    name = f"{cfg.profile}-seed{cfg.seed}"
+    seed = cfg.seed if params.get("data_seed") is None else int(params["data_seed"])
+    name = f"{cfg.profile}-seed{seed}"
     if overrides:
         name += "-" + stable_hash(overrides, 8)
     out = cfg.out / "synthme" / name
@@ -101,6 +104,6 @@ def prepare(cfg, **overrides) -> dict[str, Path]:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    roots = generate(out, params, cfg.seed)
+    roots = generate(out, params, seed)
     marker.write_text(json.dumps({"params": key, "roots": {k: str(v.relative_to(out)) for k, v in roots.items()}}))
     return roots

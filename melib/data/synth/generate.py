@@ -8,7 +8,11 @@ Parameters (``cfg.synth``, melib.params.PROFILES["synth"]):
     samm_subjects, samm_clips        SAMM subjects and clips per subject (incl. SAMM-LV's MEs)
     casme3_subjects, casme3_videos, casme3_frames, casme3_mes   CAS(ME)^3: subjects, videos each,
                      frames per video (30 fps), MEs per video
-    samm_lv_subjects, samm_lv_frames, samm_lv_mes   SAMM-LV (200 fps; subjects are the first SAMM ones)
+    samm_lv_subjects, samm_lv_frames, samm_lv_mes   SAMM-LV (200 fps; subjects are the first SAMM ones),
+                     frames per video, MEs per video
+    samm_lv_videos   SAMM-LV long videos per subject (default 1; real SAMM-LV: ~4.6 per subject, ~1.1 MEs each)
+    noise_fields     Gaussian noise fields per long video (default 4); x 4 flips = distinct noise frames
+    data_seed        if set, the seed of the data whatever the run's SEED (melib.data.prepare)
     video_size       [W, H] of long videos; ``video_face`` = jaw width / W
     me_seconds, macro_seconds, head_seconds   [lo, hi] durations (s) of MEs (<= 0.5), macros, head moves
     amplitude        [lo, hi] ME peak displacement in short clips (px, in the frame's own pixels)
@@ -172,7 +176,7 @@ class Generator:
         q = self.p["jpeg_quality"]
         activity = render_video(neutral, lm, events, n, self.rng,
                                 lambda i, f: None if i in drop else _imwrite(folder / name_of(i), f, q),
-                                self.p["noise"])
+                                self.p["noise"], int(self.p.get("noise_fields", 4)))
         truth_path.parent.mkdir(parents=True, exist_ok=True)
         keep = ("onset", "apex", "offset", "kind", "emotion", "aus")
         truth = {"events": [{k: e[k] for k in keep} for e in events],
@@ -225,26 +229,28 @@ class Generator:
     def samm_and_lv(self, parts) -> dict[str, Path]:
         samm_root, lv_root = self.out / "SAMM", self.out / "SAMM_LV"
         samm_rows, lv_rows, n_lv = [], [], self.p["samm_lv_subjects"] if "samm_lv" in parts else 0
-        n_me, n = self.p["samm_lv_mes"], self.p["samm_lv_frames"]
+        n_me, n, n_vid = self.p["samm_lv_mes"], self.p["samm_lv_frames"], int(self.p.get("samm_lv_videos", 1))
         for s in range(self.p["samm_subjects"]):
             sub = f"{6 + s:03d}"
             emos = _emotions(SAMM_MAIN, SAMM_EXTRA, self.p["samm_clips"], self.rng)
-            if s < n_lv:  # LV MEs cycle through the 4-class protocol's classes across subjects
-                emos = [LV_CYCLE[(s * n_me + k) % len(LV_CYCLE)] for k in range(n_me)] + emos
+            n_all = n_me * n_vid if s < n_lv else 0
+            if n_all:  # LV MEs cycle through the 4-class protocol's classes across subjects
+                emos = [LV_CYCLE[(s * n_all + k) % len(LV_CYCLE)] for k in range(n_all)] + emos
             clips = []  # (filename, emotion, aus, onset number) of the SAMM clips
-            if s < n_lv:
-                vid = f"{sub}_1"
+            for v in range(n_vid if s < n_lv else 0):
+                vid = f"{sub}_{v + 1}"
                 events = self.video(lv_root / "SAMM_longvideos" / vid, lambda i, v=vid: f"{v}_{i + 1:04d}.jpg",
-                                    ("samm", sub), n, 200, n_me, emos, True, lv_root / "synthme_truth" / f"{vid}.json")
+                                    ("samm", sub), n, 200, n_me, emos[v * n_me:(v + 1) * n_me], True,
+                                    lv_root / "synthme_truth" / f"{vid}.json")
                 for k, e in enumerate(ev for ev in events if ev["kind"] in ("micro", "macro")):
                     name = f"{vid}_{k + 1}"
                     lv_rows.append(dict(subject=sub, name=name, kind=e["kind"], onset=e["onset"] + 1,
                                         apex=e["apex"] + 1, offset=e["offset"] + 1, aus=e["aus"]))
                     if e["kind"] == "micro":
                         clips.append((name, e["emotion"], e["aus"], 1000 + e["onset"] + 1, e["offset"] - e["onset"] + 1))
-                emos = emos[n_me:]
-            for k, emo in enumerate(emos[: max(self.p["samm_clips"] - len(clips), 0)]):
-                clips.append((f"{sub}_{2 + k // 3}_{k % 3 + 1}", emo, _aus(emo, self.rng),
+            emos = emos[n_all:]
+            for k, emo in enumerate(emos[: max(self.p["samm_clips"] - len(clips), 0)]):  # names after the videos'
+                clips.append((f"{sub}_{max(n_vid, 1) + 1 + k // 3}_{k % 3 + 1}", emo, _aus(emo, self.rng),
                               int(self.rng.integers(2000, 9000)), self.n_clip()))
             if "samm" not in parts:
                 continue

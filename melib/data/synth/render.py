@@ -62,18 +62,20 @@ def face_roi(lm: np.ndarray, shape, margin: float = 0.6):
 
 
 def _noise(bank, k):
-    """Noise variant k of 16: one of 4 fields, flipped vertically and/or horizontally."""
-    return bank[k % 4][:: (1 if k & 4 else -1), :: (1 if k & 8 else -1)]
+    """Noise variant k of 4 x len(bank): field k % len(bank), flipped vertically and/or horizontally."""
+    flips = k // len(bank)
+    return bank[k % len(bank)][:: (1 if flips & 1 else -1), :: (1 if flips & 2 else -1)]
 
 
-def render_video(neutral, lm, events: list[dict], n: int, rng, write, noise=1.5):
+def render_video(neutral, lm, events: list[dict], n: int, rng, write, noise=1.5, noise_fields: int = 4):
     """Render a long video frame by frame and hand each uint8 frame to ``write(i, frame)``.
 
     ``events``: dicts with ``kind`` ("micro" | "macro" | "blink" | "head"), ``onset``, ``apex``,
     ``offset`` (0-based), ``aus`` and ``amplitude`` (px), head moves also ``shift`` (dx, dy) px and
     ``rotation`` (deg). Expression fields are computed in the face ROI only; a head move warps the
-    whole frame (rigid motion about the face centre). Sensor noise: 4 Gaussian fields x 4 flips drawn
-    per frame (still frames reuse 16 cached noisy copies). Returns per-kind activity (n,) = max px moved.
+    whole frame (rigid motion about the face centre). Sensor noise: ``noise_fields`` Gaussian fields x 4
+    flips, one drawn per frame (still frames reuse the 4 x ``noise_fields`` cached noisy copies). Returns
+    per-kind activity (n,) = max px moved.
     """
     h, w = neutral.shape[:2]
     x0, y0, x1, y1 = face_roi(lm, (h, w))
@@ -84,7 +86,9 @@ def render_video(neutral, lm, events: list[dict], n: int, rng, write, noise=1.5)
     for e in events:
         acts.append(profile(n, e["onset"], e["apex"], e["offset"]))
         fields.append(None if e["kind"] == "head" else au_field(e["aus"], lm, (y1 - y0, x1 - x0), (x0, y0)))
-    bank = [rng.normal(0, noise, neutral.shape).astype(np.float32) for _ in range(4)] if noise > 0 else None
+    if noise_fields < 1:
+        raise ValueError(f"SynthME: noise_fields must be >= 1, got {noise_fields}")
+    bank = [rng.normal(0, noise, neutral.shape).astype(np.float32) for _ in range(noise_fields)] if noise > 0 else None
     activity = {k: np.zeros(n, np.float32) for k in ("micro", "macro", "blink", "head")}
     still = {}
     for t in range(n):
@@ -115,7 +119,7 @@ def render_video(neutral, lm, events: list[dict], n: int, rng, write, noise=1.5)
                 img = neutral.copy()
                 img[y0:y1, x0:x1] = cv2.remap(neutral, mx[y0:y1, x0:x1], my[y0:y1, x0:x1], cv2.INTER_CUBIC,
                                               borderMode=cv2.BORDER_REFLECT101)
-        k = int(rng.integers(0, 16))
+        k = int(rng.integers(0, 4 * noise_fields))
         if img is neutral and bank is not None:  # a still frame: one of 16 cached noisy copies
             if k not in still:
                 still[k] = np.clip(neutral + _noise(bank, k) + 0.5, 0, 255).astype(np.uint8)
