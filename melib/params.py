@@ -187,7 +187,7 @@ for _topic, _by_profile in PROFILES.items():
 CAPPED = {
     "ammsm": dict(epochs=1, finetune_epochs=1, max_folds=1, ablation_folds=1, population=2, parents=1,
                   generations=1, latency_reps=1),
-    "metst": dict(epochs=1, max_folds=1),
+    "metst": dict(epochs=1, max_folds=1, subjects=2),  # two subjects' ROI features: the extraction path
     "magnify": dict(steps=None),  # None: the cap itself
     "ssm": dict(repeats=1),
     "flow": dict(max_videos=1),
@@ -201,6 +201,8 @@ def apply_cap(sections: dict[str, SimpleNamespace], cap: int) -> None:
             setattr(sections[name], key, cap if value is None else value)
     sections["ammsm"].max_batches = cap
     sections["metst"].max_batches = cap
+    amps = sections["ammsm"].amplitudes
+    sections["ammsm"].amplitudes = [amps[0], amps[-1]]  # notebook 07's sweep: its two ends
 
 
 def _env_cap(cap: int | None) -> int | None:
