@@ -123,88 +123,106 @@ if numba is not None:
             return lambda x: _exp2_32(x)
         return None
 
-    @njit(parallel=True, fastmath=_FAST, **_JIT)
+    @njit(fastmath=_FAST, **_JIT)
+    def _forward_row(u, delta, A2d, Bg, Cg, y, h):
+        """One channel of one sequence: y (l,) = <C_t, h_t>, h (n,) from 0 to h_l; u, delta (l,), A2d (n,),
+        Bg, Cg (l, n). The innermost loop runs over the n states (SIMD lanes)."""
+        T = u.dtype.type  # every variable of the inner loop stays in the input precision
+        h[:] = 0.0
+        for t in range(u.shape[0]):
+            dt = delta[t]
+            du = dt * u[t]
+            Bv, Cv = Bg[t], Cg[t]
+            acc = T(0.0)
+            for k in range(h.shape[0]):
+                v = _exp2(dt * A2d[k]) * h[k] + du * Bv[k]
+                h[k] = v
+                acc += Cv[k] * v
+            y[t] = acc
+
+    @njit(parallel=True, **_JIT)
     def _forward(u, delta, A2, Bt, Ct, y, h_last):
         """y (b, d, l) = <C_t, h_t> and h_last (b, d, n) from u, delta (b, d, l) (Delta final), A2 = A log2(e)
-        (d, n), Bt, Ct (b, g, l, n). One work item per (sequence, channel); the innermost loop runs over
-        the n states (SIMD lanes)."""
-        b, d, l = u.shape
-        n = A2.shape[1]
-        T = u.dtype.type  # every variable of the inner loop stays in the input precision
+        (d, n), Bt, Ct (b, g, l, n); one work item per (sequence, channel)."""
+        b, d, _ = u.shape
         per_group = d // Bt.shape[1]
         for i in prange(b * d):
             bi, di = i // d, i % d
             gi = di // per_group
-            Ad = A2[di]
-            h = np.zeros(n, dtype=u.dtype)
-            for t in range(l):
-                dt = delta[bi, di, t]
-                du = dt * u[bi, di, t]
-                Bv, Cv = Bt[bi, gi, t], Ct[bi, gi, t]
-                acc = T(0.0)
-                for k in range(n):
-                    v = _exp2(dt * Ad[k]) * h[k] + du * Bv[k]
-                    h[k] = v
-                    acc += Cv[k] * v
-                y[bi, di, t] = acc
-            h_last[bi, di] = h
+            _forward_row(u[bi, di], delta[bi, di], A2[di], Bt[bi, gi], Ct[bi, gi], y[bi, di], h_last[bi, di])
 
-    @njit(parallel=True, fastmath=_FAST, **_JIT)
+    @njit(fastmath=_FAST, **_JIT)
+    def _backward_row(u, delta, Ad, A2d, Bg, Cg, gy, g_last, gu, gdelta, gAd, gBs, gCs, H, E, G):
+        """One channel of one sequence (arguments as :func:`_forward_row`, gradients alike; gBs, gCs (l, n)
+        accumulate over channels). Recompute the states H (l + 1, n) and factors E = exp(Delta A) (l + 1, n);
+        run the reversed recurrence G_t = E_{t+1} G_{t+1} + gy_t C_t (G_t = dL/dh_t, G_l = g_last) with the
+        sums over states that give dL/dDelta_t and dL/du_t; then the per-state sums for A, B, C. Each inner
+        loop writes one array, so each vectorises."""
+        T = u.dtype.type
+        l, n = u.shape[0], Ad.shape[0]
+        # The running state and gradient live in 1-D arrays written in place: a loop that writes row
+        # t + 1 of a 2-D array while reading row t does not vectorise (the compiler cannot rule out
+        # overlapping rows), one that updates r[k] from r[k] does.
+        r = np.zeros(n, dtype=u.dtype)
+        H[0] = 0.0  # H[t + 1] = h_t, H[0] = h_{-1} = 0
+        E[l] = 1.0
+        for t in range(l):  # forward again, keeping the states
+            dt = delta[t]
+            du = dt * u[t]
+            Bv, Et, Hn = Bg[t], E[t], H[t + 1]
+            for k in range(n):
+                e = _exp2(dt * A2d[k])
+                Et[k] = e
+                v = e * r[k] + du * Bv[k]
+                r[k] = v
+                Hn[k] = v
+        r[:] = g_last
+        for t in range(l - 1, -1, -1):
+            go = gy[t]
+            En, Gt, Cv, Bv, Et, Hp = E[t + 1], G[t], Cg[t], Bg[t], E[t], H[t]
+            sA, sB = T(0.0), T(0.0)
+            for k in range(n):
+                gk = En[k] * r[k] + go * Cv[k]
+                r[k] = gk
+                Gt[k] = gk
+                sA += gk * Et[k] * Hp[k] * Ad[k]  # dL/dDelta_t through exp(Delta_t A)
+                sB += gk * Bv[k]  # dL/d(Delta_t u_t)
+            gdelta[t] = sA + u[t] * sB
+            gu[t] = delta[t] * sB
+        gAd[:] = 0.0
+        for t in range(l):
+            dt, go = delta[t], gy[t]
+            du = dt * u[t]
+            Gt, Et, Hp, Hn, gBv, gCv = G[t], E[t], H[t], H[t + 1], gBs[t], gCs[t]
+            for k in range(n):
+                gAd[k] += Gt[k] * Et[k] * Hp[k] * dt
+            for k in range(n):
+                gBv[k] += Gt[k] * du
+            for k in range(n):
+                gCv[k] += go * Hn[k]
+
+    @njit(parallel=True, **_JIT)
     def _backward(u, delta, A, A2, Bt, Ct, gy, g_last, parts, gu, gdelta, gA_b, gB_p, gC_p):
         """Gradients of :func:`_forward` given gy (b, d, l) and g_last (b, d, n) (dL/dh_l).
 
-        Work item (sequence, group, part) takes the channels of one ``parts``-th of a group in turn,
-        recomputing each channel's states H (l + 1, n) and factors exp(Delta A) (l, n), then running the
-        reversed recurrence. Its sums over its channels of the B/C gradients go to its own slot of gB_p,
-        gC_p (b, g, parts, l, n), so no two threads write one element; gA_b (b, d, n) is summed over b
-        by the caller.
+        Work item (sequence, group, part) takes the channels of one ``parts``-th of a group in turn
+        (:func:`_backward_row`); its B/C sums go to its own slot of gB_p, gC_p (b, g, parts, l, n), so no
+        two threads write one element. gA_b (b, d, n) is summed over b by the caller.
         """
         b, d, l = u.shape
         n = A.shape[1]
-        T = u.dtype.type
         groups = Bt.shape[1]
         per_group = d // groups
         for item in prange(b * groups * parts):
             bi, rest = item // (groups * parts), item % (groups * parts)
             gi, p = rest // parts, rest % parts
-            c0 = gi * per_group + (p * per_group) // parts
-            c1 = gi * per_group + ((p + 1) * per_group) // parts
-            H = np.zeros((l + 1, n), dtype=u.dtype)  # H[t + 1] = h_t, H[0] = h_{-1} = 0
-            E = np.empty((l, n), dtype=u.dtype)  # exp(Delta_t A)
-            g = np.empty(n, dtype=u.dtype)  # dL/dh_t, carried backwards
-            gAk = np.empty(n, dtype=u.dtype)
-            gBs, gCs = gB_p[bi, gi, p], gC_p[bi, gi, p]  # (l, n)
-            for di in range(c0, c1):
-                Ad, A2d = A[di], A2[di]
-                for t in range(l):  # forward again, keeping the states
-                    dt = delta[bi, di, t]
-                    du = dt * u[bi, di, t]
-                    Bv, Et, Hp, Hn = Bt[bi, gi, t], E[t], H[t], H[t + 1]
-                    for k in range(n):
-                        e = _exp2(dt * A2d[k])
-                        Et[k] = e
-                        Hn[k] = e * Hp[k] + du * Bv[k]
-                g[:] = g_last[bi, di]
-                gAk[:] = 0.0
-                for t in range(l - 1, -1, -1):
-                    ut, dt, go = u[bi, di, t], delta[bi, di, t], gy[bi, di, t]
-                    du = dt * ut
-                    Bv, Cv, Et, Hp, Hn, gBv, gCv = Bt[bi, gi, t], Ct[bi, gi, t], E[t], H[t], H[t + 1], gBs[t], gCs[t]
-                    sA, sB = T(0.0), T(0.0)
-                    for k in range(n):
-                        gk = g[k] + go * Cv[k]  # dL/dh_t
-                        ga = gk * Et[k] * Hp[k]  # dL/d(Delta_t A_k)
-                        sA += ga * Ad[k]
-                        sB += gk * Bv[k]
-                        gAk[k] += ga * dt
-                        gBv[k] += gk * du
-                        gCv[k] += go * Hn[k]
-                        g[k] = Et[k] * gk  # to h_{t-1}
-                    gdelta[bi, di, t] = sA + ut * sB
-                    gu[bi, di, t] = dt * sB
-                gA_b[bi, di] = gAk
-
-
+            H = np.empty((l + 1, n), dtype=u.dtype)
+            E = np.empty((l + 1, n), dtype=u.dtype)
+            G = np.empty((l + 1, n), dtype=u.dtype)
+            for di in range(gi * per_group + (p * per_group) // parts, gi * per_group + ((p + 1) * per_group) // parts):
+                _backward_row(u[bi, di], delta[bi, di], A[di], A2[di], Bt[bi, gi], Ct[bi, gi], gy[bi, di],
+                              g_last[bi, di], gu[bi, di], gdelta[bi, di], gA_b[bi, di], gB_p[bi, gi, p],
+                              gC_p[bi, gi, p], H, E, G)
 
 
 def _parts(b: int, groups: int, per_group: int) -> int:
