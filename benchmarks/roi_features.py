@@ -24,7 +24,7 @@ import numpy as np
 import melib
 from melib import faces
 from melib.data import open_dataset, prepare
-from melib.flow import roi
+from melib.flow import roi, roi_reference
 
 AUTHORS_FPS = 52.0  # the authors' extractor, one core, same video (me-tst-reference.md)
 
@@ -35,6 +35,22 @@ def decode_rate(paths) -> float:
     for p in paths:
         cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
     return len(paths) / (time.process_time() - c0)
+
+
+def loop_pool_top(flow, fraction):
+    """The reference pooling with the authors' cost structure: the kept pixels summed one by one in a
+    Python loop (same order and float32 arithmetic as :func:`roi_reference.pool_top`, so equal output)."""
+    if flow.size == 0:
+        return np.zeros(2, np.float32)
+    u, v = np.ascontiguousarray(flow[..., 0]).ravel(), np.ascontiguousarray(flow[..., 1]).ravel()
+    order = np.argsort(cv2.cartToPolar(u, v, angleInDegrees=True)[0].ravel())
+    start = int(len(order) * (1 - fraction))
+    su = sv = np.float32(0)
+    for i in order[start:]:
+        su += u[i]
+        sv += v[i]
+    count = np.float32(len(order) - start)
+    return np.array([su / count, sv / count], np.float32)
 
 
 def timed(video, k: int, workers: int, definition: str = "reference"):
@@ -65,6 +81,8 @@ def main() -> None:
     p.add_argument("--k", type=int, default=50, help="window length (CAS(ME)^3: 50)")
     p.add_argument("--out", default="build/bench_roi")
     p.add_argument("--melib", action="store_true", help="also time melib's own definition (fast path, 1 thread)")
+    p.add_argument("--loop", action="store_true", help="also time the reference with per-pixel Python-loop "
+                   "pooling, the authors' cost structure, for a same-run, same-load ratio")
     a = p.parse_args()
     cfg = melib.setup("smoke", "synth", "cpu", 0, a.out)
     roots = prepare(cfg, parts=["casme3"], casme3_subjects=1, casme3_videos=1, casme3_frames=a.frames,
@@ -78,9 +96,16 @@ def main() -> None:
     print(f"JPEG decode only (grey)     : {decode_rate(video.frame_paths):7.1f} frames/s per core")
     rows = [("reference, 1 process", 1, "reference"), (f"reference, {a.workers} processes", a.workers, "reference")]
     rows += [("melib fast path, 1 thread", 1, "melib")] if a.melib else []
-    out = {}
+    rows += [("reference, loop pooling", 1, "loop")] if a.loop else []
+    out, rate = {}, {}
     for name, workers, definition in rows:
-        feats, crit, total, st = timed(video, a.k, workers, definition)
+        real = roi_reference.pool_top
+        roi_reference.pool_top = loop_pool_top if definition == "loop" else real
+        try:
+            feats, crit, total, st = timed(video, a.k, workers, "reference" if definition == "loop" else definition)
+        finally:
+            roi_reference.pool_top = real
+        rate[name] = n / crit
         out[name] = feats
         parts = ", ".join(f"{key} {st.get(key, 0):.2f}" for key in ("decode", "landmarks", "flow", "pooling"))
         print(f"{name:28s}: {n / crit:7.1f} frames/s on {workers} dedicated core(s) "
@@ -89,8 +114,13 @@ def main() -> None:
     names = list(out)
     print(f"features of '{names[0]}' and '{names[1]}' identical: {np.array_equal(out[names[0]], out[names[1]])}")
     if a.melib:
-        d = np.abs(out[names[0]] - out[names[2]])
+        d = np.abs(out[names[0]] - out["melib fast path, 1 thread"])
         print(f"|reference - melib|: max {d.max():.3f} px, mean {d.mean():.4f} px")
+    if a.loop:
+        loop = "reference, loop pooling"
+        print(f"loop pooling gives identical features: {np.array_equal(out[loop], out[names[0]])}; same-run "
+              f"ratio to it: {rate[names[0]] / rate[loop]:.2f}x (1 process), {rate[names[1]] / rate[loop]:.2f}x "
+              f"({a.workers} processes)")
 
 
 if __name__ == "__main__":

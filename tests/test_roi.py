@@ -234,3 +234,14 @@ def test_extract_dataset_in_processes_and_resumable(clip, tmp_path, monkeypatch)
     assert np.array_equal(np.load(paths[1])[0], roi_features(clip, K, start=20, stop=40, workers=1)[0])
     monkeypatch.setattr(roi, "_compute_reference", lambda *a, **k: pytest.fail("recomputed a cached video"))
     assert roi.extract_dataset(views, K, tmp_path, workers=1, progress=False) == paths  # resumed from the cache
+
+
+def test_split_window_after_a_crop_move_equals_one_pass(tmp_path, monkeypatch):
+    video = _video(tmp_path / "drift40", n=40, brow=None, drift=2.5)  # crop moves in most frames
+    one = roi_features(video, K, workers=1)
+    assert roi.split_parts(3, K, 2)[1][0] == (1, 10, 20)  # window 1 straddles the two processes
+    redone = []
+    real = roi._run_parts
+    monkeypatch.setattr(roi, "_run_parts", lambda *a, **k: redone.append(a[3]) or real(*a, **k))
+    assert np.array_equal(roi_features(video, K, workers=2), one)
+    assert redone == [[(1, 10, 20)]]  # the second process assumed window 1's first box: finished here

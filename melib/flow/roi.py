@@ -369,13 +369,16 @@ class _Clock:
         return now
 
 
-def _reference_windows(reader: FrameReader, k: int, starts: list[int], params: dict | None, clock: dict,
-                       progress=None) -> np.ndarray:
-    """(len(starts), 10, k) with the reference definition, in this process: each frame decoded once (the
-    two overlapping windows share it), one geometry (landmarks) per window."""
+def _run_parts(reader: FrameReader, k: int, starts: list[int], parts, params: dict | None, clock: dict,
+               progress=None, start_bounds: dict | None = None) -> list[tuple]:
+    """Reference columns [j0, j1) of window w for each part (w, j0, j1), in this process: each frame decoded
+    once (overlapping windows share it), one geometry (landmarks) per window. A part starting mid-window
+    (j0 > 1) begins from ``start_bounds[w]`` or, by default, the window's own crop box (an assumption the
+    caller checks, see :func:`_assemble`). -> [(w, j0, j1, columns (10, j1 - j0), start box, end box, moves)]."""
     params = {**FARNEBACK_METST, **(params or {})}
     tick = _Clock(clock)
     cache: dict[int, np.ndarray] = {}
+    geoms: dict[int, roi_reference.Geometry] = {}
 
     def frame(i: int) -> np.ndarray:
         if i not in cache:
@@ -384,31 +387,66 @@ def _reference_windows(reader: FrameReader, k: int, starts: list[int], params: d
             tick.add("decode", t0)
         return cache[i]
 
-    out = np.zeros((len(starts), 10, k), np.float32)  # (n_windows, 10, k)
-    for w in (progress or (lambda r: r))(range(len(starts))):
+    out = []
+    for w, j0, j1 in (progress or (lambda r: r))(parts):
         s = starts[w]
         for i in [i for i in cache if i < s]:
             del cache[i]
-        d0, t0 = clock.get("decode", 0.0), time.thread_time()
-        geom = roi_reference.window_geometry(frame, s, reader.n, reader.where)
-        tick.add("landmarks", t0)
-        clock["landmarks"] -= clock.get("decode", 0.0) - d0  # decoding inside the face search is decode
-        frames = [frame(i) for i in range(s, s + k)]
-        out[w], moves = roi_reference.window_features(frames, geom, params, f"{reader.name}, window {w} "
-                                                      f"(start {s})", clock)
-        clock["realignments"] = clock.get("realignments", 0) + moves
-        clock["fallbacks"] = clock.get("fallbacks", 0) + (geom.ref_frame != s)
+        if w not in geoms:
+            d0, t0 = clock.get("decode", 0.0), time.thread_time()
+            geoms[w] = roi_reference.window_geometry(frame, s, reader.n, reader.where)
+            tick.add("landmarks", t0)
+            clock["landmarks"] -= clock.get("decode", 0.0) - d0  # decoding inside the face search is decode
+        geom = geoms[w]
+        b0 = (start_bounds or {}).get(w, geom.bounds) if j0 > 1 else geom.bounds
+        cols, b1, moves = roi_reference.window_columns([frame(s + j) for j in range(j0, j1)], geom, b0, params,
+                                                       f"{reader.name}, window {w} (start {s})", clock, j0)
+        out.append((w, j0, j1, cols, b0, b1, moves, geom.ref_frame != s))
     return out
 
 
-def _chunk_task(paths: list[str], name: str, k: int, starts: list[int], params: dict | None):
-    """Process-pool task: the reference windows ``starts`` of the video whose frames are ``paths``."""
+def _assemble(results: list[tuple], n_windows_: int, k: int, redo) -> tuple[np.ndarray, int, int]:
+    """(n_windows, 10, k) from parts; a part that assumed a start box other than where the window's previous
+    part ended (a crop move earlier in that window) is recomputed by ``redo(w, j0, j1, box)`` from the true
+    box, so the result equals one sequential pass. -> features, crop moves, windows on a fallback frame."""
+    out = np.zeros((n_windows_, 10, k), np.float32)  # (n_windows, 10, k)
+    end: dict[int, tuple] = {}
+    moves = fallbacks = 0
+    for w, j0, j1, cols, b0, b1, m, fb in sorted(results, key=lambda r: (r[0], r[1])):
+        if j0 > 1 and b0 != end[w]:
+            w, j0, j1, cols, b0, b1, m, fb = redo(w, j0, j1, end[w])
+        out[w, :, j0:j1] = cols
+        end[w] = b1
+        moves += m
+        fallbacks += fb and j0 == 1
+    return out, moves, fallbacks
+
+
+def split_parts(n_windows_: int, k: int, workers: int) -> list[list[tuple[int, int, int]]]:
+    """The (window, first column, stop column) parts of ``workers`` segments of equal column counts: the
+    windows' k - 1 columns each, in order, cut into contiguous runs (a window may straddle two)."""
+    total = n_windows_ * (k - 1)
+    cuts = [round(p * total / workers) for p in range(workers + 1)]
+    segments = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        parts, u = [], a
+        while u < b:
+            w, j = divmod(u, k - 1)
+            stop = min(b - w * (k - 1), k - 1)
+            parts.append((w, j + 1, stop + 1))
+            u = w * (k - 1) + stop
+        segments.append(parts)
+    return [s for s in segments if s]
+
+
+def _parts_task(paths: list[str], name: str, k: int, starts: list[int], parts, params: dict | None):
+    """Process-pool task: reference parts of the video whose frames are ``paths`` (no shared state)."""
     c0 = time.process_time()
     reader = FrameReader(SimpleNamespace(frame_paths=paths, n_frames=len(paths), subject="", name=name))
     clock: dict = {}
-    feats = _reference_windows(reader, k, starts, params, clock)
+    res = _run_parts(reader, k, starts, parts, params, clock)
     clock["cpu"] = time.process_time() - c0
-    return feats, clock
+    return res, clock
 
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
@@ -444,28 +482,38 @@ def _merge(clock: dict, part: dict) -> None:
 
 def _compute_reference(video, k: int, starts: list[int], workers: int, params: dict | None, clock: dict,
                        progress=None) -> np.ndarray:
-    """Reference windows at ``starts``; with ``workers`` > 1 (and frame files) contiguous chunks of windows
-    go to a process pool. ``clock["cpu"]`` receives the CPU seconds of every process involved."""
+    """Reference windows at ``starts``. With ``workers`` > 1 (and frame files), the windows' columns are cut
+    into ``workers`` equal contiguous segments (:func:`split_parts`) run in a process pool; a window split
+    between two segments is checked and, after a crop move in its first part, finished here from the true
+    crop box (:func:`_assemble`): the features equal one process's. ``clock["cpu"]``: every process's CPU s."""
     reader = FrameReader(video)
     c0 = time.process_time()
-    if workers <= 1 or not reader.paths or len(starts) < 2:
-        threads = cv2.getNumThreads()
-        cv2.setNumThreads(1)
-        try:
-            out = _reference_windows(reader, k, starts, params, clock, progress)
-        finally:
-            cv2.setNumThreads(threads)
-        clock["cpu"] = clock.get("cpu", 0.0) + time.process_time() - c0
-        return out
-    paths = [str(p) for p in reader.paths]
-    chunks = [c for c in np.array_split(np.asarray(starts), min(workers, len(starts))) if len(c)]
-    pool = process_pool(workers)
-    jobs = [pool.submit(_chunk_task, paths, reader.name, k, [int(s) for s in c], params) for c in chunks]
-    parts = [job.result() for job in jobs]
-    for _, part in parts:
-        _merge(clock, part)
-    clock["cpu"] += time.process_time() - c0
-    return np.concatenate([f for f, _ in parts])
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        def redo(w, j0, j1, box):
+            return _run_parts(reader, k, starts, [(w, j0, j1)], params, clock, None, {w: box})[0]
+
+        if workers <= 1 or not reader.paths or len(starts) < 2:
+            parts = [(w, 1, k) for w in range(len(starts))]
+            results = _run_parts(reader, k, starts, parts, params, clock, progress)
+        else:
+            paths = [str(p) for p in reader.paths]
+            pool = process_pool(workers)
+            jobs = [pool.submit(_parts_task, paths, reader.name, k, starts, seg, params)
+                    for seg in split_parts(len(starts), k, workers)]
+            results = []
+            for job in jobs:
+                res, part_clock = job.result()
+                results += res
+                _merge(clock, part_clock)
+        out, moves, fallbacks = _assemble(results, len(starts), k, redo)
+    finally:
+        cv2.setNumThreads(threads)
+    clock["realignments"] = clock.get("realignments", 0) + moves
+    clock["fallbacks"] = clock.get("fallbacks", 0) + fallbacks
+    clock["cpu"] = clock.get("cpu", 0.0) + time.process_time() - c0
+    return out
 
 
 def _key(video, k: int, start: int, stop: int, fast: bool, params: dict | None, jpeg_reduce: bool,
