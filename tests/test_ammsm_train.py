@@ -145,3 +145,26 @@ def test_cosine_schedule_and_teacher_decay_flags():
     assert tr.cosine_lr(1.0, 10, 10) == pytest.approx(0.0) and tr.cosine_lr(1.0, 12, 10) == pytest.approx(0.0)
     assert tr.teacher_decay(_hp(ema_horizon=None, ema_decay=0.9998), 1300) == 0.9998  # the fixed decay
     assert tr.teacher_decay(_hp(ema_horizon=0.05), 1300) ** 1300 == pytest.approx(np.exp(-20))
+
+
+def _phase(hp, d, opt=None, lr_steps=None):
+    torch.manual_seed(0)
+    model = tr.AMMSM(AMMSMConfig.from_profile(hp, n_classes=3))
+    space = tr.space_for(model.cfg)
+    g = torch.Generator().manual_seed(0)
+    opt = opt(model) if opt else None
+    log = tr.train_phase(model, d, np.arange(12), hp, 1, lambda: space.sample(g), 0, 2, g, opt=opt,
+                         lr_steps=lr_steps)
+    return log, opt
+
+
+def test_train_phase_flags_mag_reduction_and_shared_cosine_schedule():
+    d = _separable(n_subjects=1, per_class=4)
+    # lr 0 keeps the model fixed, so the two reductions see identical flows: eq. 1's sum = mean x 2 S^2
+    mean, _ = _phase(_hp(size=32, batch=4, lr=0.0, mag_reduction="mean"), d)
+    summed, _ = _phase(_hp(size=32, batch=4, lr=0.0, mag_reduction="sample_sum"), d)
+    assert summed["loss_mag"][0] == pytest.approx(2 * 32 * 32 * mean["loss_mag"][0], rel=1e-4)
+    # "continuous": a phase placed at steps 10..12 of a 40-step curve ends there, not at its own end
+    hp = _hp(size=32, batch=4, lr=1e-3)
+    _, opt = _phase(hp, d, opt=lambda m: torch.optim.AdamW(m.parameters(), lr=hp.lr), lr_steps=(10, 40))
+    assert opt.param_groups[0]["lr"] == pytest.approx(tr.cosine_lr(hp.lr, 12, 40))
