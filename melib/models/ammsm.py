@@ -23,7 +23,7 @@ the start of each stage (after SparseViT); a block with ratio S keeps the top in
 Whose choice is what (Replication notes in notebooks 05 and 06):
 
 - ``score`` (window score): "paper" = eq. 4 as written, the L2 norm of the whole 4x4xC window (default);
-  "sparsevit" = SparseViT's code (L2 norm of the channel-mean |x| of the 16 tokens; melib before 2026-11).
+  "sparsevit" = SparseViT's code (L2 norm of the channel-mean |x| of the 16 tokens; melib's earlier default).
 - ``head``: "norm_pool" = VSSD's head, LayerNorm on every token, then average pooling, then Linear
   (default; the paper builds on VSSD and says nothing else); "pool_norm" = melib's earlier order.
 - ``init``: "trunc_normal" = VSSD's ``_init_weights``, every Linear weight ~ trunc-normal(std 0.02), bias 0,
