@@ -3,10 +3,13 @@
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ssm_speed.py            # one to two minutes
     .venv/bin/python benchmarks/ssm_speed.py --quick                      # seconds (smaller grid)
 
-1. Selective scan (d_inner 128, d_state 16 and 64), forward: recurrence vs fused vs chunked, L 256..8192;
-   float32 accuracy against the float64 recurrence.
+1. Selective scan (d_inner 128, d_state 16 and 64), forward: recurrence vs numba kernel vs fused vs
+   chunked, L 256..8192; float32 accuracy against the float64 recurrence.
 2. Forward + backward at ME-TST's training shape (batch 32, L 50, d_inner 128, d_state 64).
-3. Linear scaling: time(L=16384) / time(L=1024) for causal SSD and NC-SSD; softmax attention for contrast.
+3. The numba kernel's multiply-adds per second against one core's matmul (the arithmetic limit).
+4. Linear scaling: time(L=16384) / time(L=1024) for causal SSD and NC-SSD; softmax attention for contrast.
+
+Everything runs on one thread (torch and numba), so the CPU seconds are one core's.
 """
 
 from __future__ import annotations
@@ -16,19 +19,36 @@ import time
 
 import torch
 
-from melib.ssm.bench import scan_accuracy, scan_inputs, time_call, timings
+from melib.ssm.bench import MIXERS, scan_accuracy, scan_inputs, time_call, timings
+from melib.ssm.cpu_kernel import available, selective_scan_numba
 from melib.ssm.scan import selective_scan_fused, selective_scan_ref
 
 CLOCK = time.process_time  # steadier than wall-clock time on a shared machine
 
 
 def scan_table(lengths, d_state, ref_max_len):
+    fast = [m for m in ("numba kernel (CPU default)", "fused scan (pure PyTorch)", "chunked parallel scan")
+            if m in MIXERS]
     t = timings(lengths, 128, d_state, repeats=2, ref_max_len=ref_max_len, clock=CLOCK,
-                methods=["recurrence (loop)", "fused scan (CPU default)", "chunked parallel scan"])
+                methods=["recurrence (loop)", *fast])
     wide = t.pivot(index="L", columns="method", values="seconds")
-    for m in ("fused scan (CPU default)", "chunked parallel scan"):
+    for m in fast:
         wide[f"speed-up {m.split()[0]}"] = wide["recurrence (loop)"] / wide[m]
     return wide
+
+
+def arithmetic_limit():
+    """Multiply-adds per second: one core's float32 matmul (1024^3) and the kernel's recurrence.
+
+    The kernel's count per state and step is the recurrence's 2 multiply-adds (Delta B u into h, C h
+    into y) plus exp(Delta A), which costs ~10 more (range reduction and a degree-5 polynomial)."""
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    mm = 1024**3 / time_call(lambda: a @ b, 5, CLOCK)
+    L, d, n = 4096, 128, 64
+    args = scan_inputs(L, d, n)
+    with torch.no_grad():
+        s = time_call(lambda: selective_scan_numba(*args), 5, CLOCK)
+    return mm, L * d * n / s
 
 
 def train_step(fn, b=32, L=50):
@@ -42,6 +62,10 @@ def main():
     args = ap.parse_args()
     lengths = [256, 1024] if args.quick else [256, 1024, 4096, 8192]
     torch.set_num_threads(1)  # CPU-time figures below are single-threaded
+    if available():
+        import numba
+
+        numba.set_num_threads(1)
     print(f"torch {torch.__version__}, 1 thread; times are CPU seconds of this process (best of repeats)\n")
     for n in (16, 64):
         print(f"## selective scan forward, d_inner 128, d_state {n} (seconds)")
@@ -52,7 +76,15 @@ def main():
               + ", ".join(f"{k}: {v:.1e}" for k, v in errs.items()), "\n")
     print("## forward + backward, batch 32, L 50, d_inner 128, d_state 64 (ME-TST training shape)")
     ref, fused = train_step(selective_scan_ref), train_step(selective_scan_fused)
-    print(f"recurrence + autograd {ref:.3f} s, fused scan {fused:.3f} s, speed-up {ref / fused:.1f}x\n")
+    print(f"recurrence + autograd {ref:.3f} s, fused scan {fused:.3f} s, speed-up {ref / fused:.1f}x")
+    if available():
+        nb = train_step(selective_scan_numba)
+        print(f"numba kernel {nb:.4f} s: {ref / nb:.1f}x the recurrence, {fused / nb:.1f}x the fused scan")
+        mm, kern = arithmetic_limit()
+        print(f"\n## arithmetic: one core's float32 matmul {mm / 1e9:.1f} G multiply-adds/s; numba forward "
+              f"(L 4096, d 128, d_state 64) {kern / 1e9:.2f} G state-steps/s = {2 * kern / 1e9:.2f} G recurrence "
+              f"multiply-adds/s ({2 * kern / mm:.1%} of the matmul; ~{12 * kern / mm:.0%} counting exp's ~10)")
+    print()
     long = [1024, 4096] if args.quick else [1024, 4096, 16384]
     t = timings(long, 128, 64, repeats=5, ref_max_len=4096, clock=CLOCK,
                 methods=["causal SSD (chunked)", "NC-SSD", "softmax attention"])

@@ -12,6 +12,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from melib.ssm.cpu_kernel import available as numba_available
+from melib.ssm.cpu_kernel import selective_scan_numba
 from melib.ssm.scan import selective_scan_chunked, selective_scan_fused, selective_scan_ref
 from melib.ssm.ssd import nc_ssd, ssd_chunked
 
@@ -60,13 +62,16 @@ def softmax_attention(x):
 # name -> (input kind, call(args, chunk)); the step-by-step and quadratic ones are capped in length
 MIXERS = {
     "recurrence (loop)": ("scan", lambda a, T: selective_scan_ref(*a)),
-    "fused scan (CPU default)": ("scan", lambda a, T: selective_scan_fused(*a)),
+    "numba kernel (CPU default)": ("scan", lambda a, T: selective_scan_numba(*a)),
+    "fused scan (pure PyTorch)": ("scan", lambda a, T: selective_scan_fused(*a)),
     "chunked parallel scan": ("scan", lambda a, T: selective_scan_chunked(*a, chunk_size=T)),
     "causal SSD (chunked)": ("ssd", lambda a, T: ssd_chunked(*a, chunk_size=T)),
     "NC-SSD": ("ssd", lambda a, T: nc_ssd(*a)),
     "softmax attention": ("ssd", lambda a, T: softmax_attention(a[0])),
 }
 CAPPED = ("recurrence (loop)", "softmax attention")
+if not numba_available():  # without numba the fused scan is the CPU default
+    del MIXERS["numba kernel (CPU default)"]
 
 
 def timings(lengths, d_inner=128, d_state=16, chunk=64, repeats=2, ref_max_len=4096, methods=None, batch=1,
@@ -95,5 +100,8 @@ def scan_accuracy(L, d_inner=128, d_state=16, chunk=64):
     args = scan_inputs(L, d_inner, d_state)
     with torch.no_grad():
         ref = selective_scan_ref(*(a.double() for a in args))
-        return {"fused scan (CPU default)": relative_error(selective_scan_fused(*args), ref),
+        errs = {"fused scan (pure PyTorch)": relative_error(selective_scan_fused(*args), ref),
                 "chunked parallel scan": relative_error(selective_scan_chunked(*args, chunk_size=chunk), ref)}
+        if numba_available():
+            errs["numba kernel (CPU default)"] = relative_error(selective_scan_numba(*args), ref)
+        return errs
