@@ -189,9 +189,9 @@ CAPPED = {
     "ammsm": dict(epochs=1, finetune_epochs=1, max_folds=1, ablation_folds=1, population=2, parents=1,
                   generations=1, latency_reps=1),
     "metst": dict(epochs=1, max_folds=1, subjects=2),  # two subjects' ROI features: the extraction path
-    "magnify": dict(steps=None),  # None: the cap itself
+    "magnify": dict(steps=None, n_flows=32),  # None: the cap itself
     "ssm": dict(repeats=1),
-    "flow": dict(max_videos=1),
+    "flow": dict(max_videos=1, n_clips=16),
 }
 
 
