@@ -12,7 +12,7 @@ ONLY    ?=
 # GPU=1 also builds mamba-ssm's fused kernels (CUDA machines only; needs nvcc).
 GPU     ?= 0
 
-.PHONY: notebooks figures test lint lab bench clean distclean venv student grade
+.PHONY: notebooks figures test test-browser lint lab lab-filter book bench clean distclean venv student grade
 
 venv: $(STAMP)
 
@@ -38,6 +38,12 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest -q -ra --durations=15
 
+# Real-browser tests (tests/test_browser.py, test_book.py): JupyterLab runs the widget notebooks in the
+# system's Chromium (apt-get install chromium). `make test` runs the quick ones (the book) and skips
+# JupyterLab's, which take minutes; .ci/run runs this target too.
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -q -ra -m browser --durations=10
+
 # The paper profile proven to run on a CPU (issue 16): every notebook at the papers' model and input sizes
 # on SynthME, each training phase capped at CAP batches, one LOSO fold, one search generation (MELIB_CAP,
 # read by melib.setup; the notebooks are not edited). Figures go to OUT/paper-check/figures, not figures/.
@@ -47,8 +53,25 @@ paper-check: $(STAMP)
 	MELIB_CAP=$(CAP) MELIB_EXECUTOR=inline $(BIN)/python -m melib.run --profile paper --data $(DATA) \
 		--device $(DEVICE) --out $(OUT)/paper-check $(if $(ONLY),--only $(ONLY))
 
-lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+# JupyterLab on notebooks/ with the suite's kernel (`melib`); starts as root too (containers).
+# Working there leaves `git status` clean: lab-filter makes git see every notebook through nbstripout
+# (outputs, counts and widget state stripped; .gitattributes names the filter), and a notebook run by
+# hand writes its figures to OUT/figures (build/figures): only `make notebooks` rewrites figures/.
+LAB_FLAGS = $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: $(STAMP) lab-filter
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS) $(LAB_ARGS)
+
+NBSTRIPOUT = "$(abspath $(BIN))/python" -m nbstripout --keep-id
+lab-filter: $(STAMP)
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  $(BIN)/nbstripout --install --attributes .gitattributes && \
+	  git config filter.nbstripout.clean '$(NBSTRIPOUT)' && \
+	  git config diff.ipynb.textconv '$(NBSTRIPOUT) -t'; \
+	fi
+
+# The book (tools/book.py): a static HTML edition of the executed notebooks in OUT/notebooks.
+book: $(STAMP)
+	$(BIN)/python tools/book.py --notebooks $(OUT)/notebooks --out $(OUT)/book
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
