@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from melib.params import DEVICE_NAMES, FIGURES_ENV, PROFILE_NAMES, REPO_ROOT
+from melib.params import DEVICE_NAMES, EXECUTOR_NAMES, FIGURES_ENV, PROFILE_NAMES, REPO_ROOT
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 KERNEL = "melib"  # registered by `make` (ipykernel install --sys-prefix --name melib)
@@ -127,6 +127,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--only", action="append", help="run only notebook NN (repeatable, or 03,04)")
     ap.add_argument("--notebooks", default=str(NOTEBOOKS), help=argparse.SUPPRESS)
     ap.add_argument("--fail-fast", action="store_true", help="stop at the first failing notebook")
+    ap.add_argument("--executor", choices=EXECUTOR_NAMES, default=None,
+                    help="where LOSO folds / feature jobs run (sets MELIB_EXECUTOR for the kernels)")
+    ap.add_argument("--cap", type=int, default=None,
+                    help="dry run: N batches per training phase, one fold (sets MELIB_CAP; make paper-check)")
     return ap.parse_args(argv)
 
 
@@ -134,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
     args = parse_args(argv)
+    for name, value in (("MELIB_EXECUTOR", args.executor), ("MELIB_CAP", args.cap)):
+        if value is not None:  # each kernel inherits the environment: melib.setup reads them
+            os.environ[name] = str(value)
     out = Path(args.out).expanduser().resolve()
     data = args.data if args.data == "synth" else str(Path(args.data).expanduser().resolve())
     params = {"PROFILE": args.profile, "DATA": data, "DEVICE": args.device, "SEED": args.seed, "OUT": str(out)}
