@@ -98,8 +98,10 @@ def frame_targets(n: int, intervals: Sequence, labels: Sequence[int], skip: int 
 def cut_windows(seq: np.ndarray, starts: np.ndarray, k: int, relative: bool = True) -> np.ndarray:
     """(n_w, C, k) windows of a (C, T) sequence; ``relative`` subtracts each window's first column.
 
-    With a sequence of displacements accumulated from frame 0, ``relative`` gives the reference's
-    "flow from the window's first frame" (column 0 is zero).
+    With a sequence of displacements accumulated from frame 0, ``relative`` makes column 0 zero, but it
+    equals the reference's "flow from the window's first frame" only on the window's second half (flow is
+    not additive): ME-TST training and windowed inference read each window's own features instead
+    (``melib.train.metst.VideoSeq.window_x``); this cut serves chained sequences and synthetic tests.
     """
     seq = np.asarray(seq, dtype=np.float32)  # (C, T)
     if seq.ndim != 2:
