@@ -230,6 +230,7 @@ class Config:
     out: Path  # executed notebooks, caches, checkpoints (absolute)
     figures: Path  # where save_figure writes (repo figures/ for teach/paper, OUT/figures for smoke)
     sections: dict[str, SimpleNamespace] = field(repr=False, default_factory=dict)
+    cap: int | None = None  # a capped dry run (MELIB_CAP, :data:`CAPPED`): checks of learnt quality skip
 
     def __getattr__(self, name: str) -> SimpleNamespace:
         sections = object.__getattribute__(self, "sections")
@@ -357,4 +358,4 @@ def setup(
     sections["cluster"].executor = executor
     if cap:
         apply_cap(sections, cap)
-    return Config(profile, data, pick_device(device), seed, out_path, fig_path, sections)
+    return Config(profile, data, pick_device(device), seed, out_path, fig_path, sections, cap)
