@@ -189,3 +189,14 @@ def test_study_profile_is_larger_than_teach_and_has_seeds():
     a = PROFILES["ammsm"]["study"]
     assert a["max_folds"] is None and a["ablation_folds"] is None and a["epochs"] == PROFILES["ammsm"]["teach"]["epochs"]
     assert PROFILES["metst"]["study"]["max_folds"] is None and PROFILES["cluster"]["study"]["executor"] == "local"
+
+
+def test_make_report_runs_the_study_profile_through_the_runner():
+    import subprocess
+
+    from melib.run import parse_args
+
+    out = subprocess.run(["make", "-n", "-o", ".venv/.melib-installed", "report"], cwd=melib.params.REPO_ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    assert "tools/make_report.py --profile study" in out and "--dest reports" in out and "OMP_NUM_THREADS=1" in out
+    assert parse_args(["--profile", "study", "--only", "10"]).profile == "study"
