@@ -157,7 +157,7 @@ PROFILES: dict[str, dict[str, dict]] = {
 # whose runs it pools, random search-space configurations per fold, interleaved timing repetitions.
 PROFILES["report"] = {
     "smoke": dict(seeds=[0], random_configs=4, timing_reps=5, bench_reps=3),
-    "teach": dict(seeds=[0], random_configs=16, timing_reps=10, bench_reps=5),
+    "teach": dict(seeds=[0], random_configs=16, timing_reps=6, bench_reps=5),  # timing: 3 models x 7 teach steps
     "paper": dict(seeds=[0, 1, 2], random_configs=32, timing_reps=10, bench_reps=5),
 }
 
