@@ -459,6 +459,8 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     thread pool does not survive a fork (a child that touches it hangs), so the processes are forked while
     this process runs OpenCV single-threaded; the children then never start OpenCV threads.
     """
+    if workers in _POOLS and getattr(_POOLS[workers], "_broken", False):  # a worker died: start afresh
+        _POOLS.pop(workers).shutdown(wait=False, cancel_futures=True)
     if workers not in _POOLS:
         faces._detector(), faces._predictor()
         fork = "fork" in multiprocessing.get_all_start_methods()
