@@ -28,6 +28,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--profile", default="teach", choices=["smoke", "teach", "paper"])
     p.add_argument("--steps", type=int, default=5, help="timed steps per backend (after one warm-up each)")
+    p.add_argument("--backends", nargs="+", default=["torch", "numba"], choices=["torch", "numba"])
     a = p.parse_args()
     hp, ws = profile_section(a.profile, "metst"), settings("casme3")
     batch = hp.batch or ws.batch
@@ -46,7 +47,7 @@ def main() -> None:
         loss.backward()
         opt.step()
 
-    best = {"torch": float("inf"), "numba": float("inf")}
+    best = {name: float("inf") for name in a.backends}
     for i in range(a.steps + 1):
         for name in best:
             with use_backend(name):
@@ -58,7 +59,8 @@ def main() -> None:
           f"torch threads={torch.get_num_threads()} numba threads={numba.get_num_threads()}")
     for name, s in best.items():
         print(f"{name:>5}: {s:.3f} CPU s/step")
-    print(f"speed-up numba / torch: {best['torch'] / best['numba']:.1f}x")
+    if len(best) == 2:
+        print(f"speed-up numba / torch: {best['torch'] / best['numba']:.1f}x")
 
 
 if __name__ == "__main__":

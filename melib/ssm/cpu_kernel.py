@@ -1,22 +1,27 @@
 """Selective scan as a compiled CPU kernel (numba): forward and backward, parallel over batch x channels.
 
-The same recurrence as :func:`melib.ssm.scan.selective_scan_ref` (Mamba eq. 2a-2b, sec. 3.5), with the
-read-out, skip and gate fused in as mamba-ssm's CUDA kernel does, for every channel d of every sequence:
+The recurrence of :func:`melib.ssm.scan.selective_scan_ref` (Mamba eq. 2a-2b, sec. 3.5), for every
+channel d of every sequence, with Delta already discretised:
 
-    Delta_t = softplus(delta_t + delta_bias)     (or delta_t + delta_bias without softplus)
-    h_t     = exp(Delta_t A) * h_{t-1} + Delta_t B_t u_t
-    y_t     = (<C_t, h_t> + D u_t) * silu(z_t)
+    h_t = exp(Delta_t A) * h_{t-1} + Delta_t B_t u_t,      y_t = <C_t, h_t>
 
-Forward keeps only the last state; backward recomputes each channel's states into a thread-local
-(l + 1, n) buffer and runs the reversed recurrence g_t = C_t gy_t + exp(Delta_{t+1} A) g_{t+1}, forming
-every gradient on the way (u, delta, A, B, C, D, z, delta_bias). The innermost loop runs over the n
-states, contiguous in memory, so the compiler vectorises it; exp is a polynomial with an exact power-of
--two scaling (``_exp``), since numba's ``math.exp`` is a scalar library call that cannot be vectorised.
+Delta's bias and softplus, the skip D u and the gate y * silu(z) are elementwise PyTorch operations
+around the kernel (autograd differentiates them), as in :func:`melib.ssm.scan.selective_scan_fused`.
 
-numba compiles on first use (one specialisation per dtype, float32 and float64) and caches the machine
-code in ``__pycache__`` next to this file (``cache=True``), so later processes start in well under a
-second. :func:`available` says whether numba is importable; :func:`selective_scan_numba` is the entry
-point (autograd-aware), used by :func:`melib.ssm.scan.selective_scan` on CPU tensors.
+- Forward (:func:`_forward_row` per sequence and channel): only the last state is kept.
+- Backward (:func:`_backward_row`): recompute the channel's states h_t and factors exp(Delta_t A), run
+  the reversed recurrence G_t = exp(Delta_{t+1} A) G_{t+1} + gy_t C_t (G_t = dL/dh_t) and form the
+  gradients of u, Delta, A, B, C. B and C are shared by the channels of a group, so their gradients are
+  summed per work item into its own slice (no two threads write one element) and then over items.
+- The innermost loops run over the n states, contiguous in memory, so the compiler vectorises them;
+  exp(x) is computed as 2**(x log2 e) by a polynomial with an exact power-of-two scaling (``_exp2_32``,
+  ``_exp2_64``), since numba's ``math.exp`` is a scalar library call that cannot be vectorised. It
+  saturates at the smallest/largest normal power of two instead of returning 0/inf.
+
+numba compiles on first use (one specialisation per dtype, float32 and float64; ~10 s in all) and caches
+the machine code in ``__pycache__`` next to this file (``cache=True``), so later processes load it in
+well under a second. :func:`available` says whether numba is importable; :func:`selective_scan_numba`
+is the entry point (autograd-aware), used by :func:`melib.ssm.scan.selective_scan` on CPU tensors.
 """
 
 from __future__ import annotations
@@ -152,18 +157,18 @@ if numba is not None:
             _forward_row(u[bi, di], delta[bi, di], A2[di], Bt[bi, gi], Ct[bi, gi], y[bi, di], h_last[bi, di])
 
     @njit(fastmath=_FAST, **_JIT)
-    def _backward_row(u, delta, Ad, A2d, Bg, Cg, gy, g_last, gu, gdelta, gAd, gBs, gCs, H, E, G):
+    def _backward_row(u, delta, Ad, A2d, Bg, Cg, gy, g_last, gu, gdelta, gAd, gBs, gCs, H, E, G, r):
         """One channel of one sequence (arguments as :func:`_forward_row`, gradients alike; gBs, gCs (l, n)
         accumulate over channels). Recompute the states H (l + 1, n) and factors E = exp(Delta A) (l + 1, n);
         run the reversed recurrence G_t = E_{t+1} G_{t+1} + gy_t C_t (G_t = dL/dh_t, G_l = g_last) with the
         sums over states that give dL/dDelta_t and dL/du_t; then the per-state sums for A, B, C. Each inner
-        loop writes one array, so each vectorises."""
+        loop writes one array, so each vectorises. H, E, G (l + 1, n) and r (n,) are scratch space."""
         T = u.dtype.type
         l, n = u.shape[0], Ad.shape[0]
         # The running state and gradient live in 1-D arrays written in place: a loop that writes row
         # t + 1 of a 2-D array while reading row t does not vectorise (the compiler cannot rule out
         # overlapping rows), one that updates r[k] from r[k] does.
-        r = np.zeros(n, dtype=u.dtype)
+        r[:] = 0.0
         H[0] = 0.0  # H[t + 1] = h_t, H[0] = h_{-1} = 0
         E[l] = 1.0
         for t in range(l):  # forward again, keeping the states
@@ -219,10 +224,11 @@ if numba is not None:
             H = np.empty((l + 1, n), dtype=u.dtype)
             E = np.empty((l + 1, n), dtype=u.dtype)
             G = np.empty((l + 1, n), dtype=u.dtype)
+            r = np.empty(n, dtype=u.dtype)
             for di in range(gi * per_group + (p * per_group) // parts, gi * per_group + ((p + 1) * per_group) // parts):
                 _backward_row(u[bi, di], delta[bi, di], A[di], A2[di], Bt[bi, gi], Ct[bi, gi], gy[bi, di],
                               g_last[bi, di], gu[bi, di], gdelta[bi, di], gA_b[bi, di], gB_p[bi, gi, p],
-                              gC_p[bi, gi, p], H, E, G)
+                              gC_p[bi, gi, p], H, E, G, r)
 
 
 def _parts(b: int, groups: int, per_group: int) -> int:
