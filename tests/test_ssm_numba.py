@@ -137,3 +137,11 @@ def test_mamba_block_same_with_either_backend():
         gx0, gA0 = torch.autograd.grad(y0.square().sum(), (x, m.A_log))
     for a, b in ((y, y0), (gx, gx0), (gA, gA0)):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_empty_batch_and_length():
+    for b, l in ((0, 5), (2, 0)):
+        kw = inputs(b, 4, 3, l, seed=6)
+        y, h = cpu_kernel.selective_scan_numba(**kw, return_last_state=True)
+        assert y.shape == (b, 4, l) and h.shape == (b, 4, 3)
+        assert torch.equal(h, torch.zeros_like(h))

@@ -234,7 +234,7 @@ if numba is not None:
 def _parts(b: int, groups: int, per_group: int) -> int:
     """Channel parts per (sequence, group) for the backward: >= 4 work items per thread (load balance)."""
     want = 4 * numba.get_num_threads()
-    return max(1, min(per_group, -(-want // (b * groups))))
+    return max(1, min(per_group, -(-want // max(1, b * groups))))
 
 
 def _grouped(M: torch.Tensor, groups: int) -> torch.Tensor:
