@@ -54,14 +54,15 @@ paper-check: $(STAMP)
 		--device $(DEVICE) --out $(OUT)/paper-check $(if $(ONLY),--only $(ONLY))
 
 # JupyterLab on notebooks/ with the suite's kernel (`melib`); starts as root too (containers).
-# Working there leaves `git status` clean: lab-filter makes git see every notebook through nbstripout
-# (outputs, counts and widget state stripped; .gitattributes names the filter), and a notebook run by
-# hand writes its figures to OUT/figures (build/figures): only `make notebooks` rewrites figures/.
+# Working there leaves `git status` clean: tools/lab_config.py strips each suite notebook (nbstripout)
+# before JupyterLab writes it, lab-filter makes git see any notebook through nbstripout (.gitattributes
+# names the filter), and a notebook run by hand writes its figures to OUT/figures (build/figures):
+# only `make notebooks` rewrites figures/.
 LAB_FLAGS = $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP) lab-filter
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS) $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --config=tools/lab_config.py $(LAB_FLAGS) $(LAB_ARGS)
 
-NBSTRIPOUT = "$(abspath $(BIN))/python" -m nbstripout --keep-id
+NBSTRIPOUT = "$(abspath $(BIN))/python" -m nbstripout --keep-id --extra-keys "$(shell $(BIN)/python tools/lab_config.py)"
 lab-filter: $(STAMP)
 	@if git rev-parse --git-dir >/dev/null 2>&1; then \
 	  $(BIN)/nbstripout --install --attributes .gitattributes && \

@@ -27,6 +27,16 @@ def lab_command() -> list[str]:
     return shlex.split(next(ln for ln in out.splitlines() if "jupyter lab" in ln))
 
 
+def git_clean_filter() -> str:
+    """The nbstripout command `make lab` makes git's clean filter (Makefile: NBSTRIPOUT), for this venv."""
+    out = subprocess.run(["make", "-n", "-o", ".venv/.melib-installed", "lab-filter"], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    line = next(ln for ln in out.splitlines() if "filter.nbstripout.clean" in ln)
+    command = line.split("filter.nbstripout.clean", 1)[1].strip().rstrip("&\\ ").strip()
+    assert command[0] == command[-1] == "'", line
+    return command[1:-1]
+
+
 def chromium_executable() -> str | None:
     """$CHROMIUM if set, else the first Chromium on PATH (Debian: /usr/bin/chromium)."""
     if os.environ.get("CHROMIUM"):

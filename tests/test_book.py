@@ -1,7 +1,7 @@
 """The book (``make book``, tools/book.py): a static site of executed notebooks, checked in Chromium.
 
-The book is built from two notebooks executed here in the smoke profile (00: text and tables; 05:
-figures, equations and a widget), so the test needs no teach run. MELIB_BOOK_NOTEBOOKS=<folder of
+The book is built from notebook 05 executed here in the smoke profile (text, tables, figures, equations
+and a widget), so the test needs no teach run. MELIB_BOOK_NOTEBOOKS=<folder of
 executed notebooks> checks the book of a whole run instead (e.g. build/notebooks after
 `make notebooks`, or a `python -m melib.run --profile smoke --out X` run's X/notebooks).
 """
@@ -46,9 +46,8 @@ def executed(tmp_path_factory):
         return Path(os.environ["MELIB_BOOK_NOTEBOOKS"])
     out = tmp_path_factory.mktemp("book_run")
     params = {"PROFILE": "smoke", "DATA": "synth", "DEVICE": "cpu", "SEED": 0, "OUT": str(out)}
-    for name in ("00_overview.ipynb", "05_sparse_ssd.ipynb"):
-        outcome = run_notebook(NOTEBOOKS / name, out / "notebooks", params)
-        assert outcome.status == "ok", outcome.error
+    outcome = run_notebook(NOTEBOOKS / "05_sparse_ssd.ipynb", out / "notebooks", params)
+    assert outcome.status == "ok", outcome.error
     return out / "notebooks"
 
 

@@ -14,7 +14,6 @@ import os
 import secrets
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -266,9 +265,9 @@ def check_05(page):
 
 
 def check_08(page):
-    a = move(page, "threshold p", 0.9)
-    b = move(page, "threshold p", 0.2)
-    assert a["src"] != b["src"]
+    high = move(page, "threshold p", 0.9)
+    low = move(page, "threshold p", 0.2)
+    assert low["saturation"] > high["saturation"], (high, low)  # a lower threshold: more (green) intervals
 
 
 CHECKS = {"01": check_01, "02": check_02, "03": check_03, "05": check_05, "08": check_08}
@@ -286,6 +285,7 @@ def test_widget_notebook_runs_and_its_controls_redraw(lab, browser_page, number)
     page, errors = browser_page
     errors.clear()
     name = next(n for n in lab["names"] if n.startswith(number))
+    started = time.time()
     try:
         open_and_run(page, lab, name, errors)
         assert_widgets_render(page, name)
@@ -295,10 +295,9 @@ def test_widget_notebook_runs_and_its_controls_redraw(lab, browser_page, number)
     finally:
         screenshot(page, f"lab_{Path(name).stem}")
         page.evaluate(CLOSE)
-    # saved with outputs; through the git filter `make lab` configures, git sees the notebook unchanged
+    # JupyterLab saved it (tools/lab_config.py strips a suite notebook before writing): byte for byte
+    # the notebook as it was before the run, so `git status` stays clean
     saved = lab["folder"] / name
-    assert any(c.get("outputs") for c in nbformat.read(saved, as_version=4).cells), f"{name}: saved without outputs"
-    stripped = subprocess.run([sys.executable, "-m", "nbstripout", "--keep-id", "-t"], input=saved.read_bytes(),
-                              capture_output=True, check=True).stdout
-    assert stripped.decode() == lab["copies"][name].decode(), f"{name}: git would see JupyterLab's save as a change"
+    assert saved.stat().st_mtime > started, f"{name}: JupyterLab did not save it"
+    assert saved.read_text() == lab["copies"][name].decode(), f"{name}: JupyterLab's save would show in git status"
     assert (lab["out"] / "figures").is_dir()  # a hand-run notebook's figures go to OUT/figures, not figures/
