@@ -180,3 +180,17 @@ def test_noise_variants_are_distinct():
     variants = [_noise(bank, k) for k in range(4 * len(bank))]
     assert len({v.tobytes() for v in variants}) == 12  # 3 fields x 4 flips
     assert np.array_equal(_noise(bank, 3 + 3), bank[0][::-1, :])  # field 0, second flip pattern
+
+
+def test_mirrored_base_face_keeps_dlib_landmark_order():
+    """``mirror_faces``: a subject on the mirrored portrait; its carried landmarks are what dlib finds there,
+    in dlib's order (so AU fields keep the subject's left), and probability 0 draws nothing (old data kept)."""
+    from melib.data.synth.face import MIRROR_68, base_face
+
+    assert (MIRROR_68[MIRROR_68] == np.arange(68)).all() and len(set(MIRROR_68.tolist())) == 68
+    img, lm = base_face(True)
+    assert np.array_equal(img, base_face(False)[0][:, ::-1])
+    assert np.abs(faces.landmarks(img, source="mirrored astronaut") - lm).mean() < 1.0
+    assert lm[48, 0] < lm[54, 0] and lm[0, 0] < lm[16, 0]  # dlib's order: 48 and 0 stay on the image's left
+    assert make_identity(np.random.default_rng(5), 0.0) == make_identity(np.random.default_rng(5))
+    assert make_identity(np.random.default_rng(5), 1.0).mirror

@@ -1,8 +1,9 @@
 """SynthME identities: the astronaut portrait warped into distinct subjects, with carried landmarks.
 
 Base face: ``skimage.data.astronaut()`` with its 68 landmarks from the real dlib model (the largest
-of dlib's two detections). A subject = an affine change of face geometry (scale, aspect, rotation,
-shear) + a smooth elastic warp (a few low-frequency sinusoids, ~2-3 base pixels) + skin tone
+of dlib's two detections), or its mirror image (landmarks mirrored and renumbered, so "left" stays the
+subject's left; ``mirror_faces`` of the subjects). A subject = an affine change of face geometry (scale,
+aspect, rotation, shear) + a smooth elastic warp (a few low-frequency sinusoids, ~2-3 base pixels) + skin tone
 (per-channel gain), gamma and an illumination gradient. A *view* places the face in an output
 image: ``face_w`` = jaw width (landmark 0 -> 16) in output pixels, ``centre`` = where the landmark
 centroid lands (fractions of width, height). Rendering is one backward map (output -> base pixel,
@@ -19,12 +20,24 @@ import numpy as np
 
 from melib import faces
 
+# dlib 68-point index of each point's mirror partner (jaw, brows, nose, eyes, outer and inner mouth)
+MIRROR_68 = np.array([*range(16, -1, -1), *range(26, 16, -1), 27, 28, 29, 30, *range(35, 30, -1),
+                      45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40,
+                      54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55, 64, 63, 62, 61, 60, 67, 66, 65])
 
-@lru_cache(maxsize=1)
-def base_face() -> tuple[np.ndarray, np.ndarray]:
-    """The astronaut portrait (512, 512, 3) uint8 RGB and its dlib landmarks (68, 2) float32."""
+
+@lru_cache(maxsize=4)
+def base_face(mirror: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut portrait (512, 512, 3) uint8 RGB and its dlib landmarks (68, 2) float32; ``mirror``:
+    its left-right mirror image, landmarks mirrored and renumbered (point i is the mirror of point
+    ``MIRROR_68[i]``)."""
     from skimage import data
 
+    if mirror:
+        img, lm = base_face(False)
+        lm = lm[MIRROR_68].copy()
+        lm[:, 0] = img.shape[1] - 1 - lm[:, 0]
+        return np.ascontiguousarray(img[:, ::-1]), lm
     img = data.astronaut()
     return img, faces.landmarks(img, source="skimage astronaut")
 
@@ -39,9 +52,10 @@ class Identity:
     gains: tuple  # RGB skin-tone gains
     gamma: float
     light: tuple  # (angle rad, strength) of a linear illumination gradient
+    mirror: bool = False  # built on the mirrored portrait
 
 
-def make_identity(rng: np.random.Generator) -> Identity:
+def make_identity(rng: np.random.Generator, mirror_prob: float = 0.0) -> Identity:
     elastic = tuple(
         (float(rng.normal(0, 1.2)), float(rng.normal(0, 1.2)), float(rng.uniform(0.5, 1.8)),
          float(rng.uniform(0.5, 1.8)), float(rng.uniform(0, 2 * np.pi)))
@@ -53,6 +67,7 @@ def make_identity(rng: np.random.Generator) -> Identity:
         rotation=float(rng.uniform(-4, 4)), shear=float(rng.uniform(-0.04, 0.04)), elastic=elastic,
         gains=(float(tone * rng.uniform(0.97, 1.08)), float(tone), float(tone * rng.uniform(0.85, 1.0))),
         gamma=float(rng.uniform(0.85, 1.15)), light=(float(rng.uniform(0, 2 * np.pi)), float(rng.uniform(0, 0.25))),
+        mirror=bool(mirror_prob > 0 and rng.random() < mirror_prob),  # no draw at 0: old identities unchanged
     )
 
 
@@ -68,7 +83,7 @@ def _elastic(ident: Identity, x, y, unit):
 
 def _affine(ident: Identity, shape, face_w, centre):
     """2x3 matrix: output pixel -> base pixel (before the elastic term)."""
-    img, lm = base_face()
+    img, lm = base_face(ident.mirror)
     base_w = float(np.linalg.norm(lm[16] - lm[0]))
     c_base = lm.mean(0)
     h, w = shape
@@ -83,7 +98,7 @@ def _affine(ident: Identity, shape, face_w, centre):
 def render_identity(ident: Identity, shape: tuple[int, int], face_w: float, centre=(0.5, 0.55),
                     gray: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """A subject's neutral face in a view: image (H, W[, 3]) float32 in 0..255 and landmarks (68, 2)."""
-    img, lm = base_face()
+    img, lm = base_face(ident.mirror)
     h, w = shape
     m = _affine(ident, shape, face_w, centre)
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))

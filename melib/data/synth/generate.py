@@ -13,6 +13,7 @@ Parameters (``cfg.synth``, melib.params.PROFILES["synth"]):
     samm_lv_videos   SAMM-LV long videos per subject (default 1; real SAMM-LV: ~4.6 per subject, ~1.1 MEs each)
     noise_fields     Gaussian noise fields per long video (default 4); x 4 flips = distinct noise frames
     data_seed        if set, the seed of the data whatever the run's SEED (melib.data.prepare)
+    mirror_faces     share of subjects built on the mirrored portrait (default 0; face.py)
     video_size       [W, H] of long videos; ``video_face`` = jaw width / W
     me_seconds, macro_seconds, head_seconds   [lo, hi] durations (s) of MEs (<= 0.5), macros, head moves
     amplitude        [lo, hi] ME peak displacement in short clips (px, in the frame's own pixels)
@@ -81,7 +82,7 @@ class Generator:
     def identity(self, key):  # one identity per (dataset, subject), fixed by seed
         if key not in self.identities:
             sub_rng = np.random.default_rng([self.seed, zlib.crc32(repr(key).encode())])
-            self.identities[key] = make_identity(sub_rng)
+            self.identities[key] = make_identity(sub_rng, float(self.p.get("mirror_faces", 0.0)))
         return self.identities[key]
 
     def clip_face(self, key, gray=False):
