@@ -96,7 +96,7 @@ def figures_for(profile: str):
     inherits) at the repo's tracked figures/ for teach and paper; smoke keeps its under OUT/figures.
     A notebook run by hand in JupyterLab never sees the variable, so it never rewrites figures/."""
     saved = os.environ.get(FIGURES_ENV)
-    if profile == "smoke":
+    if profile in ("smoke", "study"):  # study: `make report` publishes its own figures under reports/
         os.environ.pop(FIGURES_ENV, None)
     else:
         os.environ[FIGURES_ENV] = str(REPO_ROOT / "figures")
