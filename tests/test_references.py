@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARXIV = {"AMMSM": "arXiv:2503.24057", "ME-TST": "arXiv:2409.09707"}
 AUTHORS = {"AMMSM": "X. Liu, T. Dong, F. Wang, W. Feng and X. Sun", "ME-TST": "B. Zou, Z. Guo, W. Qin, X. Li"}
 CITES = {"00": ["AMMSM", "ME-TST"], "02": ["ME-TST"], "03": ["AMMSM"], "05": ["AMMSM"], "06": ["AMMSM"],
-         "07": ["AMMSM"], "08": ["ME-TST"], "09": ["ME-TST"]}
+         "07": ["AMMSM"], "08": ["ME-TST"], "09": ["ME-TST"], "10": ["AMMSM", "ME-TST"]}
 
 
 def _notebook(key: str) -> Path:
