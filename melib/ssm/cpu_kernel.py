@@ -66,33 +66,17 @@ if numba is not None:
     _JIT = dict(cache=True, nogil=True)
     _FAST = {"reassoc", "contract", "nsz"}  # reorder sums (vectorised reductions), fuse multiply-adds
 
-    @intrinsic
-    def _f64_bits(typingctx, x):
-        """The int64 with the bits of a float64."""
-        def codegen(context, builder, sig, args):
-            return builder.bitcast(args[0], context.get_value_type(types.int64))
-        return types.int64(types.float64), codegen
+    def _bitcast(src, dst):
+        """An intrinsic that reinterprets the bits of a ``src`` scalar as a ``dst`` scalar (same width)."""
+        @intrinsic
+        def cast(typingctx, x):
+            def codegen(context, builder, sig, args):
+                return builder.bitcast(args[0], context.get_value_type(dst))
+            return dst(src), codegen
+        return cast
 
-    @intrinsic
-    def _bits_f64(typingctx, i):
-        """The float64 with the bits of an int64."""
-        def codegen(context, builder, sig, args):
-            return builder.bitcast(args[0], context.get_value_type(types.float64))
-        return types.float64(types.int64), codegen
-
-    @intrinsic
-    def _f32_bits(typingctx, x):
-        """The int32 with the bits of a float32."""
-        def codegen(context, builder, sig, args):
-            return builder.bitcast(args[0], context.get_value_type(types.int32))
-        return types.int32(types.float32), codegen
-
-    @intrinsic
-    def _bits_f32(typingctx, i):
-        """The float32 with the bits of an int32."""
-        def codegen(context, builder, sig, args):
-            return builder.bitcast(args[0], context.get_value_type(types.float32))
-        return types.float32(types.int32), codegen
+    _f64_bits, _bits_f64 = _bitcast(types.float64, types.int64), _bitcast(types.int64, types.float64)
+    _f32_bits, _bits_f32 = _bitcast(types.float32, types.int32), _bitcast(types.int32, types.float32)
 
     @njit(**_JIT)
     def _exp2_64(x):
