@@ -315,7 +315,7 @@ def ammsm_missing(cfg, dataset_key: str, protocol_name: str, out_dir: Path, max_
     DONE marker under ``out_dir``; [] when the whole run is cached. Needs the data (generated if absent)."""
     from melib.data import loso_folds, open_dataset, prepare, protocol
     from melib.models.ammsm import AMMSMConfig
-    from melib.train.ammsm import run_key
+    from melib.train.ammsm import data_identity, run_key
     from melib.train.loso import fold_done
 
     hp = cfg.ammsm
@@ -326,7 +326,8 @@ def ammsm_missing(cfg, dataset_key: str, protocol_name: str, out_dir: Path, max_
     folds = loso_folds(proto.subjects)
     limit = hp.max_folds if max_folds is None else max_folds
     folds = folds if limit is None else folds[:limit]
-    key = run_key(hp, AMMSMConfig.from_profile(hp, n_classes=len(proto.classes), **switches), cfg.seed, synth)
+    key = run_key(hp, AMMSMConfig.from_profile(hp, n_classes=len(proto.classes), **switches), cfg.seed, synth,
+                  data_identity(cfg, roots[dataset_key]))
     return [str(f.name) for f in folds if not fold_done(Path(out_dir) / key / str(f.name))]
 
 

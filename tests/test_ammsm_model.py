@@ -127,3 +127,19 @@ def test_vssd_init_trunc_normal_002_on_linear_weights_and_torch_flag():
     assert float(old.std()) > 0.05  # PyTorch's kaiming-uniform default: std 1/sqrt(3 fan_in)
     with pytest.raises(ValueError, match="init"):
         _cfg(init="xavier")
+
+
+def test_checkpoint_from_before_the_score_head_init_fields_loads_with_its_own_forms(tmp_path):
+    """A model.pt whose config predates `score`/`head`/`init` was trained with SparseViT's score and
+    pool-then-LayerNorm: it is rebuilt so, not with today's defaults (same shapes, other outputs)."""
+    torch.manual_seed(0)
+    old = AMMSM(_cfg(score="sparsevit", head="pool_norm", init="torch")).eval()
+    config = {k: v for k, v in old.config_dict().items() if k not in ("score", "head", "init")}
+    torch.save({"state_dict": old.state_dict(), "config": config}, tmp_path / "old.pt")
+    loaded = AMMSM.load(tmp_path / "old.pt").eval()
+    assert (loaded.cfg.score, loaded.cfg.head) == ("sparsevit", "pool_norm")
+    s = old.cfg.size
+    flow, onset = torch.randn(2, 2, s, s), torch.randn(2, 3, s, s)
+    with torch.no_grad():
+        assert torch.equal(old(flow, onset, 2.0, [0.5] * old.cfg.n_genes).logits,
+                           loaded(flow, onset, 2.0, [0.5] * old.cfg.n_genes).logits)

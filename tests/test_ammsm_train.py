@@ -136,6 +136,8 @@ def test_run_key_changes_with_training_settings_only():
     assert k == tr.run_key(_hp(), AMMSMConfig.from_profile(_hp(), n_classes=3), 0)  # deterministic
     assert k != tr.run_key(_hp(lr=0.5), mcfg, 0) and k != tr.run_key(hp, mcfg, 1)
     assert k != tr.run_key(hp, AMMSMConfig.from_profile(hp, n_classes=3, magnifier=False), 0)
+    # the same settings on another dataset copy (teach vs study SynthME) must not share folds
+    assert tr.run_key(hp, mcfg, 0, data="synthme/teach-seed0/casme2") != tr.run_key(hp, mcfg, 0, data="synthme/study-seed0/casme2")
     assert k != tr.run_key(hp, mcfg, 0, {"amplitude": [1, 1]})
     assert k == tr.run_key(_hp(max_folds=7, amplitudes=[9.0]), mcfg, 0)  # run choice, not training
 

@@ -44,6 +44,9 @@ from melib.magnify import FlowMagnifier
 from melib.models.resnet import ResNet18
 from melib.sparse import SSSDBlock, stage_windows
 
+# AMMSMConfig fields added after checkpoints were first written, with the values those checkpoints used.
+LEGACY_CONFIG = {"score": "sparsevit", "head": "pool_norm", "init": "torch"}
+
 
 @dataclass
 class AMMSMConfig:
@@ -329,7 +332,9 @@ class AMMSM(nn.Module):
         unknown = set(ckpt["config"]) - set(AMMSMConfig.__dataclass_fields__)
         if unknown:
             raise ValueError(f"{path}: config field(s) {sorted(unknown)} are not AMMSMConfig fields")
-        model = cls(AMMSMConfig(**ckpt["config"]))
+        # A checkpoint saved before these fields existed was trained with melib's earlier forms; rebuild it so
+        # (the weights of either form have the same shapes, so a silent default would change its outputs).
+        model = cls(AMMSMConfig(**{**LEGACY_CONFIG, **ckpt["config"]}))
         try:
             model.load_state_dict(ckpt["state_dict"])
         except RuntimeError as err:

@@ -317,7 +317,7 @@ def run_protocol(cfg, dataset_key: str, protocol_name: str, out_dir: Path, only:
     if limit is not None:
         folds = folds[:limit]
     model_cfg = AMMSMConfig.from_profile(hp, n_classes=len(proto.classes), **switches)
-    key = run_key(hp, model_cfg, cfg.seed, synth)
+    key = run_key(hp, model_cfg, cfg.seed, synth, data_identity(cfg, roots[dataset_key]))
     submit = submitter(cfg, f"ammsm-{dataset_key}-{protocol_name}-{key}", lambda name: Job(
         name, fold_job, (inline_config(cfg), dataset_key, protocol_name, str(out_dir), name, max_folds, synth,
                          switches)))
@@ -337,11 +337,22 @@ def fold_job(cfg, dataset_key: str, protocol_name: str, out_dir: str, fold: str,
 NOT_TRAINING = ("max_folds", "protocols", "amplitudes", "latency_batch", "latency_reps", "ablation_folds")
 
 
-def run_key(hp, model_cfg: AMMSMConfig, seed: int, synth: dict | None = None) -> str:
+def run_key(hp, model_cfg: AMMSMConfig, seed: int, synth: dict | None = None, data: str = "") -> str:
     """Folder name keyed by everything a fold's training reads, so a changed setting re-trains instead of
-    resuming stale folds (keys that only choose which runs to make are left out)."""
+    resuming stale folds (keys that only choose which runs to make are left out). ``data`` names the
+    dataset copy (:func:`data_identity`): teach and study SynthME share training settings but not clips."""
     train = {k: v for k, v in sorted(vars(hp).items()) if k not in NOT_TRAINING}
-    return "run-" + stable_hash([train, model_cfg.__dict__, seed, synth or {}], 10)
+    return "run-" + stable_hash([train, model_cfg.__dict__, seed, synth or {}] + ([data] if data else []), 10)
+
+
+def data_identity(cfg, root) -> str:
+    """The dataset folder a run trains on, relative to OUT when it lies there (generated SynthME), so the
+    key survives moving OUT but differs between SynthME profiles/seeds and between real copies."""
+    root = Path(root).resolve()
+    try:
+        return root.relative_to(Path(cfg.out).resolve()).as_posix()
+    except ValueError:
+        return root.as_posix()
 
 
 def training_step(model_cfg: AMMSMConfig, batch: int, device="cpu", seed: int = 0):
