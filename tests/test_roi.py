@@ -245,3 +245,25 @@ def test_split_window_after_a_crop_move_equals_one_pass(tmp_path, monkeypatch):
     monkeypatch.setattr(roi, "_run_parts", lambda *a, **k: redone.append(a[3]) or real(*a, **k))
     assert np.array_equal(roi_features(video, K, workers=2), one)
     assert redone == [[(1, 10, 20)]]  # the second process assumed window 1's first box: finished here
+
+
+def test_roi_frame_reader_refuses_a_truncated_jpeg(tmp_path):
+    """The ROI readers decode through melib.data's read_image: a half-written JPEG is an error naming it,
+    not a frame whose lower half is silently grey (issue 10, item 2)."""
+    from types import SimpleNamespace
+
+    import cv2
+    import numpy as np
+    import pytest
+
+    from melib.data.errors import DataError
+    from melib.flow.roi import FrameReader
+
+    img = (np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8)
+    good, bad = tmp_path / "good.jpg", tmp_path / "bad.jpg"
+    cv2.imwrite(str(good), img)
+    bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    reader = FrameReader(SimpleNamespace(frame_paths=[good, bad], n_frames=2, subject="s", name="v"))
+    assert reader(0).shape == (64, 64)
+    with pytest.raises(DataError, match="bad.jpg"):
+        reader(1)

@@ -54,6 +54,7 @@ import cv2
 import numpy as np
 
 from melib import faces
+from melib.data.records import read_image
 from melib.flow import roi_reference
 from melib.flow.cache import cache_path, cached_array, file_stamp
 from melib.flow.estimators import FARNEBACK_METST, check_flow
@@ -256,10 +257,6 @@ def choose_reduce(side: float, allowed: Iterable[int] = (8, 4, 2)) -> int:
     return next((r for r in allowed if side / r >= CROP), 1)
 
 
-_REDUCED = {1: cv2.IMREAD_GRAYSCALE, 2: cv2.IMREAD_REDUCED_GRAYSCALE_2, 4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
-            8: cv2.IMREAD_REDUCED_GRAYSCALE_8}
-
-
 class FrameReader:
     """Grey frames of a video by 0-based index, optionally JPEG-reduced, checked for a constant size."""
 
@@ -278,9 +275,7 @@ class FrameReader:
     def __call__(self, i: int, reduce: int | None = None) -> np.ndarray:
         r = self.reduce if reduce is None else reduce
         if self.paths:
-            img = cv2.imread(str(self.paths[i]), _REDUCED[r])
-            if img is None:
-                raise ValueError(f"{self.paths[i]}: not a readable image (frame {i} of {self.name})")
+            img = read_image(self.paths[i], gray=True, reduce=r)  # DataError naming the file: missing/truncated/bad
         else:
             img = faces_gray(self.video.read_frame(i, gray=True))
         full = (img.shape[0] * r, img.shape[1] * r) if self.paths else img.shape
