@@ -100,12 +100,9 @@ def lab(tmp_path_factory):
 
 # --- JupyterLab through its application object (window.jupyterapp, exposed by the flag above) ------
 CURRENT = "window.jupyterapp.shell.currentWidget"
-CLOSE = f"""async () => {{
+CLOSE = f"""() => {{
   const w = {CURRENT};
-  if (!w) return;
-  await w.sessionContext.shutdown();
-  w.context.model.dirty = false;
-  w.dispose();
+  if (w) {{ w.context.model.dirty = false; w.dispose(); }}
 }}"""
 STATE = """() => {
   const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -142,11 +139,25 @@ IMAGE_STATS = """async (img) => {
 }"""
 
 
+def stop_kernels(lab: dict) -> None:
+    """Shut down every session (and its kernel) through JupyterLab's REST API."""
+    def call(method: str, path: str):
+        req = urllib.request.Request(f"{lab['base']}{path}?token={lab['token']}", method=method)
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read() or b"null")
+
+    for session in call("GET", "/api/sessions"):
+        call("DELETE", f"/api/sessions/{session['id']}")
+
+
 def open_and_run(page, lab: dict, name: str, errors: list[str]) -> dict:
     """Open a notebook in JupyterLab, run all cells, wait until they ran; fail on a kernel error."""
-    page.goto(f"{lab['base']}/lab/tree/{name}?token={lab['token']}")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
-                           "&& window.jupyterapp.shell.currentWidget.context", timeout=60_000)
+    if not page.url.startswith(lab["base"]):  # first notebook: load JupyterLab once
+        page.goto(f"{lab['base']}/lab?token={lab['token']}")
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.serviceManager.isReady", timeout=60_000)
+    page.evaluate(f"window.jupyterapp.commands.execute('docmanager:open', {{path: {name!r}}})")
+    page.wait_for_function(f"() => window.jupyterapp && {CURRENT} && {CURRENT}.context "
+                           f"&& {CURRENT}.context.path === {name!r}", timeout=60_000)  # not another tab
     page.wait_for_function(f"() => ({STATE})().ready && ({STATE})().status === 'idle'", timeout=60_000)
     state = page.evaluate(STATE)
     assert state["kernel"] == "melib", f"{name}: JupyterLab started kernel {state['kernel']!r}, not 'melib'"
@@ -294,6 +305,7 @@ def test_widget_notebook_runs_and_its_controls_redraw(lab, browser_page, number)
         page.evaluate(f"{CURRENT}.context.save()")
     finally:
         screenshot(page, f"lab_{Path(name).stem}")
+        stop_kernels(lab)
         page.evaluate(CLOSE)
     # JupyterLab saved it (tools/lab_config.py strips a suite notebook before writing): byte for byte
     # the notebook as it was before the run, so `git status` stays clean
