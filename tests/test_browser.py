@@ -154,8 +154,12 @@ def open_and_run(page, lab: dict, name: str, errors: list[str]) -> dict:
     """Open a notebook in JupyterLab, run all cells, wait until they ran; fail on a kernel error."""
     if not page.url.startswith(lab["base"]):  # first notebook: load JupyterLab once
         page.goto(f"{lab['base']}/lab?token={lab['token']}")
-        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.serviceManager.isReady", timeout=60_000)
-    page.evaluate(f"window.jupyterapp.commands.execute('docmanager:open', {{path: {name!r}}})")
+        page.wait_for_function("() => window.jupyterapp", timeout=60_000)
+    page.evaluate(f"""async () => {{
+      await window.jupyterapp.restored;  // every plugin (and its commands) active
+      await window.jupyterapp.commands.execute('docmanager:open', {{path: {name!r}}});
+      return true;
+    }}""")
     page.wait_for_function(f"() => window.jupyterapp && {CURRENT} && {CURRENT}.context "
                            f"&& {CURRENT}.context.path === {name!r}", timeout=60_000)  # not another tab
     page.wait_for_function(f"() => ({STATE})().ready && ({STATE})().status === 'idle'", timeout=60_000)
