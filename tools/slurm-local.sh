@@ -115,16 +115,17 @@ start() {
 }
 
 stop() {
-    local name pidfile
+    local name pid
     for name in slurmd slurmctld; do
-        pidfile=$DIR/$name.pid
-        if [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null; then
-            say "stopped $name (pid $(cat "$pidfile"))"
+        pid=$(cat "$DIR/$name.pid" 2>/dev/null || true)
+        if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+            say "stopped $name (pid $pid)"
         fi
-        rm -f "$pidfile"
+        rm -f "$DIR/$name.pid"
     done
-    if [ -f /run/munge/munged.pid ] && kill "$(cat /run/munge/munged.pid)" 2>/dev/null; then
-        say "stopped munged"
+    pid=$(cat /run/munge/munged.pid 2>/dev/null || true)
+    if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+        say "stopped munged (pid $pid)"
     fi
 }
 
