@@ -60,6 +60,9 @@ def test_paired_difference_is_narrower_than_the_unpaired_scores():
     # identical systems: a degenerate zero difference
     z = difference_interval(uf1, y, a, a, subjects)
     assert (z.estimate, z.low, z.high) == (0.0, 0.0, 0.0)
+    # two subjects: no interval, so no verdict can be drawn from it
+    two = difference_interval(uf1, y[:40], a[:40], b[:40], subjects[:40])
+    assert two.n == 2 and np.isnan(two.low) and verdict(two, "increase") == "inconclusive"
 
 
 def test_seeds_are_averaged_and_paired_by_index():

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 CONFIDENCE = 0.95
+MIN_SUBJECTS = 3  # subject_bootstrap gives no interval (nan, so every verdict is inconclusive) below this
 MIN_TIMING_REPS = 5  # ratio_interval gives no interval below this many interleaved repetitions
 
 
@@ -86,8 +87,9 @@ def subject_bootstrap(statistic: Callable[..., float], subjects, *samples, n_res
         if a.shape[0] != n_rows:
             raise ValueError(f"a sample has {a.shape[0]} rows but subjects has {n_rows}")
     estimate = float(statistic(*arrays))
-    if len(groups) < 2:
-        return Interval(estimate, float("nan"), float("nan"), confidence, "subject bootstrap", len(groups))
+    if len(groups) < MIN_SUBJECTS:  # 2 subjects give 3 distinct resamples: no interval worth the name
+        return Interval(estimate, float("nan"), float("nan"), confidence,
+                        f"subject bootstrap (fewer than {MIN_SUBJECTS} subjects: no interval)", len(groups))
 
     def on_subjects(idx):
         rows = np.concatenate([groups[i] for i in np.asarray(idx, dtype=int)])
