@@ -5,8 +5,6 @@ Skipped without CUDA, and the kernel comparisons without an importable mamba_ssm
     pytest -m gpu -s tests/test_ssm_gpu.py
 """
 
-import time
-
 import pytest
 import torch
 
@@ -44,6 +42,10 @@ def test_selective_scan_matches_kernel():
 
 
 def test_ssd_matches_kernel():
+    """Chunked SSD: the pure path against float64, and mamba-ssm's Triton kernel against the pure path by
+    relative norm. The kernel's fp32 dots run in TF32 (Triton's default), so it differs by ~1.5e-3 of the
+    output's norm (H200, 2026-11-30) while the pure path is within 2e-7 of float64; a different convention
+    (dt, decay, chunk boundaries) would differ by order 1."""
     need_kernels()
     g = torch.Generator(device="cuda").manual_seed(1)
     b, l, h, p, n = 2, 300, 4, 64, 64
@@ -53,7 +55,10 @@ def test_ssd_matches_kernel():
     y_k = ssd_chunked(x, dt, A, B, C, 64, dt_bias=bias, dt_softplus=True)
     with use_backend("torch"):
         y_t = ssd_chunked(x, dt, A, B, C, 64, dt_bias=bias, dt_softplus=True)
-    torch.testing.assert_close(y_t, y_k, rtol=2e-3, atol=2e-3)
+        y64 = ssd_chunked(*(t.double() for t in (x, dt, A, B, C)), 64, dt_bias=bias.double(), dt_softplus=True)
+    rel = lambda a, ref: float((a.double() - ref).norm() / ref.norm())  # noqa: E731
+    assert rel(y_t, y64) < 1e-5
+    assert rel(y_k, y_t.double()) < 5e-3
 
 
 def test_state_dict_moves_to_mamba_simple_and_back():
@@ -69,20 +74,20 @@ def test_state_dict_moves_to_mamba_simple_and_back():
     ours.load_state_dict(theirs.state_dict())
 
 
-def test_training_shape_throughput():
-    """Tokens/s of one Mamba layer, forward + backward, ME-TST shape (B 256, L 50, d_model 64, N 64)."""
+def test_mamba_layer_gradients_match_kernel():
+    """Forward and every parameter gradient of one Mamba layer: pure path vs mamba-ssm's fused kernels.
+    (Speed is measured by benchmarks/gpu.py, not asserted.)"""
     need_kernels()
+    torch.manual_seed(3)
     m = Mamba(64, d_state=64).cuda()
-    x = torch.randn(256, 50, 64, device="cuda")
-    rates = {}
+    x = torch.randn(8, 50, 64, device="cuda", requires_grad=True)
+    out = {}
     for name in ("torch", "mamba_ssm"):
+        m.zero_grad()
+        x.grad = None
         with use_backend(name):
-            for i in range(4):
-                if i == 1:
-                    torch.cuda.synchronize()
-                    t = time.perf_counter()
-                m(x).sum().backward()
-            torch.cuda.synchronize()
-            rates[name] = 3 * x.shape[0] * x.shape[1] / (time.perf_counter() - t)
-    print("\nMamba fwd+bwd tokens/s at (256, 50, 64): " + ", ".join(f"{k} {v:,.0f}" for k, v in rates.items()))
-    assert rates["mamba_ssm"] > rates["torch"]
+            y = m(x)
+        (y * torch.linspace(-1, 1, y.shape[-1], device="cuda")).sum().backward()
+        out[name] = [y.detach(), x.grad.clone()] + [p.grad.clone() for p in m.parameters()]
+    for a, b in zip(out["torch"], out["mamba_ssm"]):
+        torch.testing.assert_close(a, b, rtol=2e-3, atol=2e-3)
