@@ -61,3 +61,27 @@ def test_notebook_09_synergy_rules_equal_analyse():
         assert np.array_equal(iv, ref.intervals) and np.array_equal(lab, ref.labels), st
         n_kept[st] = len(iv)
     assert n_kept[1] == n_kept[2] - 1 == n_kept[0] - 1
+
+
+def test_notebook_02_roi_pooling_equals_roi_reference():
+    from melib.flow import roi_reference as rr
+
+    ns = literate("02", "roi_pooling")
+    rng = np.random.default_rng(3)
+    for shape, p in (((7, 1), 0.3), ((25, 30), 0.2), ((13, 11), 0.7), ((40, 33), 0.3), ((0, 5), 0.3)):
+        f = (rng.normal(size=(*shape, 2)) * rng.uniform(0.1, 3)).astype(np.float32)
+        assert np.array_equal(ns["pool_top_written_out"](f, p), rr.pool_top(f, p)), (shape, p)
+    seven = np.zeros((7, 1, 2), np.float32)
+    seven[:, 0, 0] = np.arange(1, 8)  # |flow| 1..7: p = 0.3 keeps 7 - int(7 * 0.7) = 3 (5, 6, 7), not int(2.1)
+    assert np.array_equal(ns["pool_top_written_out"](seven, 0.3), [6.0, 0.0])
+    patches = {name: (rng.normal(size=(30, 36, 2)) + rng.normal(size=2)).astype(np.float32) for name in rr.PATCHES}
+    pools = {"global": ("global", slice(15, -10), slice(5, -5), 0.7),
+             "brow_l": ("brow_l", slice(4, -10), slice(10, -10), 0.3),
+             "brow_r": ("brow_r", slice(0, -10), slice(10, -10), 0.3),
+             "mouth": ("mouth", slice(10, -10), slice(10, -10), 0.3),
+             "nose31": ("nose", slice(2, 27), slice(5, 26), 0.2),
+             "nose35": ("nose", slice(30, 40), slice(3, 9), 0.2)}  # nose35 is empty: the patch has 30 rows
+    ref = rr.subtract_global({name: rr.pool_top(patches[patch][r, c], p) for name, (patch, r, c, p) in pools.items()})
+    mine = ns["features_written_out"](patches, pools)
+    assert mine.shape == (10,) and np.array_equal(mine, ref)
+    assert np.array_equal(mine[8:], -rr.pool_top(patches["global"][15:-10, 5:-5], 0.7))  # empty: (0, 0) - g
