@@ -85,3 +85,36 @@ def test_notebook_02_roi_pooling_equals_roi_reference():
     mine = ns["features_written_out"](patches, pools)
     assert mine.shape == (10,) and np.array_equal(mine, ref)
     assert np.array_equal(mine[8:], -rr.pool_top(patches["global"][15:-10, 5:-5], 0.7))  # empty: (0, 0) - g
+
+
+def test_notebook_03_loss_and_schedule_equal_train_fold(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from test_ammsm_train import _hp, _separable
+
+    import melib.train.ammsm as tr
+    from melib.magnify import loss_weight, magnification_loss
+    from melib.models.ammsm import AMMSMConfig
+
+    ns = literate("03", "ammsm_loss")
+    g = torch.Generator().manual_seed(4)
+    flow, flow_mag = torch.randn(4, 2, 6, 4, generator=g), torch.randn(4, 2, 6, 4, generator=g)  # B == W
+    alpha = torch.tensor([1.0, 1.5, 3.0, 4.0])  # one per sample: broadcasting over W would give another value
+    for red in ("mean", "sample_sum"):
+        assert torch.allclose(ns["magnification_loss_written_out"](flow_mag, flow, alpha, red),
+                              magnification_loss(flow_mag, flow, alpha, red)), red
+    seen = []  # (e, e_r) of every training step, as train_fold passes them
+    monkeypatch.setattr(tr, "loss_weight", lambda e, e_r: seen.append((e, e_r)) or loss_weight(e, e_r))
+    d, hp = _separable(n_subjects=3, per_class=1), _hp(size=32, epochs=3, finetune_epochs=2, batch=4, max_batches=1,
+                                                      population=2, parents=1, generations=1)
+    fold = SimpleNamespace(name="sub02", train_idx=np.flatnonzero(d.subjects != "sub02"),
+                           test_idx=np.flatnonzero(d.subjects == "sub02"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a 5-step toy fold: one thread takes a quarter of the CPU time on the 2-core machine
+    try:
+        tr.train_fold(fold, tmp_path, d, hp, AMMSMConfig.from_profile(hp, n_classes=3), seed=0)
+    finally:
+        torch.set_num_threads(threads)
+    per_epoch = [loss_weight(e, e_r) for e, e_r in dict.fromkeys(seen)]  # one weight per epoch
+    assert per_epoch == ns["schedule_written_out"](3, 2) == [1.0, 0.8, 0.6, 0.4, 0.2]
+    assert [ns["loss_weight_written_out"](e, 5) for e in (0, 2.5, 5, 7)] == [1.0, 0.5, 0.0, 0.0]
