@@ -118,3 +118,24 @@ def test_notebook_03_loss_and_schedule_equal_train_fold(tmp_path, monkeypatch):
     per_epoch = [loss_weight(e, e_r) for e, e_r in dict.fromkeys(seen)]  # one weight per epoch
     assert per_epoch == ns["schedule_written_out"](3, 2) == [1.0, 0.8, 0.6, 0.4, 0.2]
     assert [ns["loss_weight_written_out"](e, 5) for e in (0, 2.5, 5, 7)] == [1.0, 0.5, 0.0, 0.0]
+
+
+def test_notebook_05_window_score_and_selection_equal_melib_sparse():
+    from melib.sparse import select_windows, window_importance
+
+    ns = literate("05", "window_selection")
+    g = torch.Generator().manual_seed(5)
+    for shape in ((2, 8, 16, 16), (1, 3, 10, 7), (3, 5, 9, 20)):  # the last two need zero padding
+        X = torch.randn(*shape, generator=g)
+        phi = ns["window_importance_written_out"](X)
+        assert phi.shape == window_importance(X).shape and torch.allclose(phi, window_importance(X), rtol=1e-5)
+    X = torch.zeros(1, 4, 4, 8)  # two windows whose channels disagree: eq. 4 and SparseViT's score rank them apart
+    X[0, 0, :, :4] = 2.0  # window 0: one strong channel, ||X_0||_2 = 8, channel mean |x| = 0.5
+    X[0, :, :, 4:] = 0.9  # window 1: four weaker channels, ||X_1||_2 = 7.2, channel mean |x| = 0.9
+    assert torch.allclose(ns["window_importance_written_out"](X), torch.tensor([[8.0, 7.2]]))
+    assert ns["select_written_out"](ns["window_importance_written_out"](X), 0.5).tolist() == [[0]]
+    assert select_windows(window_importance(X, score="sparsevit"), 0.5).tolist() == [[1]]
+    phi = torch.rand(3, 20, generator=g)
+    for s in (0.0, 0.25, 0.5, 0.9, 0.99):  # 20 * (1 - 0.9) = 1.99999...: K = 2; S = 0.99 still keeps one
+        assert torch.equal(ns["select_written_out"](phi, s), select_windows(phi, s)), s
+    assert ns["select_written_out"](phi, 0.9).shape == (3, 2) and ns["select_written_out"](phi, 0.99).shape == (3, 1)
