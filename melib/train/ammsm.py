@@ -167,6 +167,44 @@ def phase_steps(n: int, batch: int, epochs: int, max_batches: int | None = None)
     return max(1, len(batch_slices(n, batch)[:max_batches])) * epochs
 
 
+def train_step(model: AMMSM, opt: torch.optim.Optimizer, batch, sample, hp, n_classes: int, epoch: int,
+               e_r: int, generator: torch.Generator, teacher: EMATeacher | None = None) -> dict:
+    """One optimiser step of the adaptive phase or fine-tuning (Sec. III-C, IV-C).
+
+    Mixup of ``batch`` = (flow, onset, y) with ``generator``, then ``sample()`` -> Candidate (ratios, alpha),
+    eq. 2's loss L_cls + (e_r - e)/e_r L_mag at ``epoch`` e, MESA's term against the EMA teacher from
+    ``mesa_start`` of training, the AdamW step (at the optimiser's current lr), the teacher's EMA update.
+    Returns the terms as they entered the loss (batch means: ``loss``, ``cls``, ``mag``, ``mesa``) and the
+    arg-max hits of student and teacher against the mixed targets.
+    """
+    device = next(model.parameters()).device
+    flow, onset, y = (t.to(device) for t in batch)  # (b,2,S,S), (b,C,S,S), (b,)
+    (flow, onset), target, _ = mixup([flow, onset], F.one_hot(y, n_classes).float(), hp.mixup, generator)
+    cand = sample()
+    out, alpha = _forward(model, flow, onset, cand)
+    loss = soft_cross_entropy(out.logits, target)
+    parts = {"cls": float(loss.detach()), "mag": 0.0, "mesa": 0.0, "hits_teacher": 0}
+    if model.magnifier is not None:
+        l_mag = loss_weight(epoch, e_r) * magnification_loss(out.flow_mag, flow, alpha, hp.mag_reduction)
+        loss = loss + l_mag
+        parts["mag"] = float(l_mag.detach())
+    if teacher is not None:
+        with torch.no_grad():
+            t_logits = _forward(teacher.model, flow, onset, cand)[0].logits  # (b, K)
+        parts["hits_teacher"] = int((t_logits.argmax(1) == target.argmax(1)).sum())
+        if epoch >= hp.mesa_start * e_r:
+            l_mesa = hp.mesa_weight * mesa_loss(out.logits, t_logits)
+            loss = loss + l_mesa
+            parts["mesa"] = float(l_mesa.detach())
+    parts["hits_student"] = int((out.logits.detach().argmax(1) == target.argmax(1)).sum())
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    if teacher is not None:
+        teacher.update(model)
+    return {"loss": float(loss.detach()), **parts}
+
+
 def train_phase(model: AMMSM, data: ClipTensors, idx, hp, epochs: int, sample, epoch0: int, e_r: int,
                 generator: torch.Generator, teacher: EMATeacher | None = None, desc: str = "train",
                 opt: torch.optim.Optimizer | None = None, lr_steps: tuple[int, int] | None = None) -> dict:
@@ -184,7 +222,7 @@ def train_phase(model: AMMSM, data: ClipTensors, idx, hp, epochs: int, sample, e
     steps = phase_steps(len(idx), hp.batch, epochs, getattr(hp, "max_batches", None))
     opt = opt or torch.optim.AdamW(model.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
     step, total_steps = lr_steps or (0, steps)
-    n_cls, device = len(data.classes), next(model.parameters()).device
+    n_cls = len(data.classes)
     log = {"loss": [], "acc_student": [], "acc_teacher": [], "loss_cls": [], "loss_mag": [], "loss_mesa": []}
     for ep in tqdm(range(epochs), desc=desc, leave=False):
         model.train()
@@ -192,34 +230,16 @@ def train_phase(model: AMMSM, data: ClipTensors, idx, hp, epochs: int, sample, e
         total, hits_s, hits_t = 0.0, 0, 0
         parts = {"cls": 0.0, "mag": 0.0, "mesa": 0.0}  # each term as it enters the loss, summed over samples
         for sl in batch_slices(len(perm), hp.batch)[:getattr(hp, "max_batches", None)]:  # capped dry run
-            flow, onset, y = (t.to(device) for t in data.batch(perm[sl]))  # (b,2,S,S), (b,C,S,S), (b,)
-            (flow, onset), target, _ = mixup([flow, onset], F.one_hot(y, n_cls).float(), hp.mixup, generator)
-            cand = sample()
-            out, alpha = _forward(model, flow, onset, cand)
-            loss = soft_cross_entropy(out.logits, target)
-            parts["cls"] += float(loss.detach()) * len(y)
-            if model.magnifier is not None:
-                l_mag = loss_weight(epoch0 + ep, e_r) * magnification_loss(out.flow_mag, flow, alpha, hp.mag_reduction)
-                loss = loss + l_mag
-                parts["mag"] += float(l_mag.detach()) * len(y)
-            if teacher is not None:
-                with torch.no_grad():
-                    t_logits = _forward(teacher.model, flow, onset, cand)[0].logits  # (b, K)
-                hits_t += int((t_logits.argmax(1) == target.argmax(1)).sum())
-                if epoch0 + ep >= hp.mesa_start * e_r:
-                    l_mesa = hp.mesa_weight * mesa_loss(out.logits, t_logits)
-                    loss = loss + l_mesa
-                    parts["mesa"] += float(l_mesa.detach()) * len(y)
-            hits_s += int((out.logits.detach().argmax(1) == target.argmax(1)).sum())
             for group in opt.param_groups:
                 group["lr"] = cosine_lr(hp.lr, step, total_steps)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            out = train_step(model, opt, data.batch(perm[sl]), sample, hp, n_cls, epoch0 + ep, e_r, generator,
+                             teacher)
             step += 1
-            if teacher is not None:
-                teacher.update(model)
-            total += float(loss.detach()) * len(y)
+            n = sl.stop - sl.start
+            total += out["loss"] * n
+            for key in parts:
+                parts[key] += out[key] * n
+            hits_s, hits_t = hits_s + out["hits_student"], hits_t + out["hits_teacher"]
         log["loss"].append(total / len(perm))
         for key, value in parts.items():
             log[f"loss_{key}"].append(value / len(perm))
