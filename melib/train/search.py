@@ -78,6 +78,22 @@ class SearchResult:
     evaluated: dict = field(default_factory=dict)  # candidate key -> fitness (the cache)
 
 
+def next_generation(pop: Sequence[Candidate], score: Callable[[Candidate], float], space: SearchSpace,
+                    parents: int, mutation_prob: float, generator: torch.Generator) -> list[Candidate]:
+    """One generation: the ``parents`` fittest of ``pop`` (best first, ties in population order) survive,
+    then (len(pop) - parents) // 2 mutants of randomly drawn survivors, then uniform crossovers of two
+    drawn survivors fill the population back to len(pop)."""
+    top = sorted(pop, key=score, reverse=True)[:parents]
+    children = []
+    for _ in range((len(pop) - parents) // 2):
+        p = top[int(torch.randint(0, len(top), (1,), generator=generator))]
+        children.append(space.mutate(p, mutation_prob, generator))
+    while len(children) < len(pop) - parents:
+        i, j = torch.randint(0, len(top), (2,), generator=generator).tolist()
+        children.append(space.crossover(top[i], top[j], generator))
+    return top + children
+
+
 def evolutionary_search(fitness: Callable[[Candidate], float], space: SearchSpace, population: int,
                         parents: int, generations: int, mutation_prob: float, generator: torch.Generator,
                         progress: Callable | None = None) -> SearchResult:
@@ -96,19 +112,10 @@ def evolutionary_search(fitness: Callable[[Candidate], float], space: SearchSpac
     history = []
     gens = range(generations)
     for gen in progress(gens) if progress else gens:
-        ranked = sorted(pop, key=score, reverse=True)
-        top = ranked[:parents]
         fits = [score(c) for c in pop]
+        pop = next_generation(pop, score, space, parents, mutation_prob, generator)
+        top = pop[:parents]
         history.append({"generation": gen, "best": score(top[0]), "mean": sum(fits) / len(fits),
                         "top": [(c, score(c)) for c in top]})
-        n_mut = (population - parents) // 2
-        children = []
-        for _ in range(n_mut):
-            p = top[int(torch.randint(0, len(top), (1,), generator=generator))]
-            children.append(space.mutate(p, mutation_prob, generator))
-        while len(children) < population - parents:
-            i, j = torch.randint(0, len(top), (2,), generator=generator).tolist()
-            children.append(space.crossover(top[i], top[j], generator))
-        pop = top + children
     best = max(pop, key=score)
     return SearchResult(best, score(best), history, dict(cache))
