@@ -182,22 +182,32 @@ for _topic, _by_profile in PROFILES.items():
 
 
 # A capped dry run (MELIB_CAP=n or setup(cap=n); `make paper-check`): every training phase stops after n
-# batches, one LOSO fold, one search generation, one timing repeat. Model, input and data sizes stay the
-# profile's, so the paper-sized shapes and data paths run end to end in minutes on a CPU. The key
-# ``max_batches`` (read by the training loops) is part of the training cache keys, so capped runs never
-# resume into or out of full ones.
+# batches, one LOSO fold, one search generation, one timing repeat, one report seed. What it shrinks are run
+# lengths and data amounts, never sizes: frame, clip and video sides, model widths/depths and input sizes stay
+# the profile's, so the paper-sized shapes and data paths run end to end on a CPU. Amounts: a SynthME of
+# smoke's counts (3 subjects x 5 clips per clip dataset, so every protocol class occurs and LOSO has a test,
+# a validation and a fitting subject; 2 subjects x 1 video per long-video dataset, long enough for the
+# profile's event durations) at the profile's frame sizes, written under its own name (melib.data.prepare);
+# 2 samples per training batch (a paper-size AMMSM step at batch 16 takes about a minute of CPU); timing and
+# bootstrap benchmarks at their shortest. The key ``max_batches`` (read by the training loops) is part of the
+# training cache keys, so capped runs never resume into or out of full ones.
 CAPPED = {
     "ammsm": dict(epochs=1, finetune_epochs=1, max_folds=1, ablation_folds=1, population=2, parents=1,
-                  generations=1, latency_reps=1),
+                  generations=1, latency_reps=1, batch=2, latency_batch=2),
     "metst": dict(epochs=1, max_folds=1, subjects=2),  # two subjects' ROI features: the extraction path
-    "magnify": dict(steps=None, n_flows=32),  # None: the cap itself
+    "magnify": dict(steps=None, n_flows=32, batch=2),  # None: the cap itself
     "ssm": dict(repeats=1),
     "flow": dict(max_videos=1, n_clips=16),
+    "synth": dict(casme2_subjects=3, casme2_clips=5, samm_subjects=3, samm_clips=5, casme3_subjects=2,
+                  casme3_videos=1, casme3_frames=300, casme3_mes=4, samm_lv_subjects=2, samm_lv_videos=1,
+                  samm_lv_frames=1200, samm_lv_mes=2),
+    "report": dict(random_configs=2, timing_reps=2, bench_reps=1),
 }
 
 
 def apply_cap(sections: dict[str, SimpleNamespace], cap: int) -> None:
-    """Shrink run lengths (not sizes) in place for a dry run of ``cap`` batches per phase (see CAPPED)."""
+    """Shrink run lengths and data amounts (not sizes) in place for a dry run of ``cap`` batches per phase
+    (see CAPPED)."""
     for name, overrides in CAPPED.items():
         for key, value in overrides.items():
             setattr(sections[name], key, cap if value is None else value)
@@ -205,6 +215,8 @@ def apply_cap(sections: dict[str, SimpleNamespace], cap: int) -> None:
     sections["metst"].max_batches = cap
     amps = sections["ammsm"].amplitudes
     sections["ammsm"].amplitudes = [amps[0], amps[-1]]  # notebook 07's sweep: its two ends
+    sections["metst"].bench_lengths = sections["metst"].bench_lengths[:2]  # the two shortest (>= 2: a slope)
+    sections["report"].seeds = sections["report"].seeds[:1]  # the runs notebooks 06-09 made
 
 
 def _env_cap(cap: int | None) -> int | None:

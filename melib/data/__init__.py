@@ -71,8 +71,9 @@ def _real_roots(data: Path) -> dict[str, Path]:
 def prepare(cfg, **overrides) -> dict[str, Path]:
     """Roots of the datasets to use: SynthME (generated once, cached) or those found under cfg.data.
 
-    SynthME goes to ``cfg.out/synthme/<profile>-seed<seed>[-<hash of overrides>]``; it is
-    regenerated when the completion marker (written last) is missing or holds other parameters. The data
+    SynthME goes to ``cfg.out/synthme/<profile>[-capped]-seed<seed>[-<hash of overrides>]`` (``-capped``: the
+    smaller SynthME of a capped dry run, :data:`melib.params.CAPPED`, which must never replace or be taken
+    for the full one); it is regenerated when the completion marker (written last) is missing or holds other parameters. The data
     seed is ``cfg.seed`` unless ``cfg.synth.data_seed`` fixes it (the ``study`` profile: every training
     seed reads the same clips, so runs of different seeds are paired).
     ``overrides`` replace keys of ``cfg.synth`` (e.g. ``amplitude=[2, 2]``, ``parts=["casme2"]``).
@@ -92,7 +93,7 @@ def prepare(cfg, **overrides) -> dict[str, Path]:
         raise ValueError(f"PROFILES['synth'][{cfg.profile!r}] is empty; SynthME needs its parameters")
     key = json.dumps(params, sort_keys=True)
     seed = cfg.seed if params.get("data_seed") is None else int(params["data_seed"])
-    name = f"{cfg.profile}-seed{seed}"
+    name = f"{cfg.profile}{'-capped' if getattr(cfg, 'cap', None) else ''}-seed{seed}"  # never the full copy
     if overrides:
         name += "-" + stable_hash(overrides, 8)
     out = cfg.out / "synthme" / name
