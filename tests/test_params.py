@@ -91,3 +91,54 @@ def test_stable_hash_keys_caches_by_value():
     assert a == stable_hash({"alpha": 2.0, "path": "/x", "k": 50})  # key order, Path/numpy spellings
     assert a != stable_hash({"k": 30, "path": "/x", "alpha": 2.0})  # a changed parameter: a new key
     assert len(a) == 16 and len(stable_hash([1, 2], 8)) == 8
+
+
+SYNTH_AMOUNTS = {"casme2_subjects", "casme2_clips", "samm_subjects", "samm_clips", "casme3_subjects", "casme3_videos",
+                 "casme3_frames", "casme3_mes", "samm_lv_subjects", "samm_lv_videos", "samm_lv_frames", "samm_lv_mes"}
+
+
+def test_capped_paper_run_shrinks_synthme_amounts_but_keeps_paper_sizes(tmp_path, monkeypatch):
+    from melib.data.synth.generate import CASME2_MAIN, CASME3_MAIN, SAMM_MAIN
+
+    full = {t: profile_section("paper", t) for t in ("synth", "ammsm", "magnify", "metst", "flow")}
+    before = {t: dict(PROFILES[t]["paper"]) for t in PROFILES}
+    cfg = melib.setup("paper", "synth", "cpu", 0, tmp_path, executor="inline", cap=1)
+    s, p = vars(cfg.synth), vars(full["synth"])
+    assert {k: v for k, v in s.items() if k not in SYNTH_AMOUNTS} == {k: v for k, v in p.items() if k not in SYNTH_AMOUNTS}
+    assert (s["clip_size"], s["video_size"], s["clip_frames"]) == (160, [640, 360], [40, 100])  # paper frames
+    def clips(d):
+        return d["casme2_subjects"] * d["casme2_clips"] + d["samm_subjects"] * d["samm_clips"]
+
+    def frames(d):
+        return (d["casme3_subjects"] * d["casme3_videos"] * d["casme3_frames"]
+                + d["samm_lv_subjects"] * d.get("samm_lv_videos", 1) * d["samm_lv_frames"])
+
+    assert clips(s) <= 30 < clips(p) and frames(s) <= 3000 < frames(p)  # 30 vs 384 clips, 3000 vs 48400 frames
+    # ... yet enough for every notebook: every class of every protocol, a LOSO test, validation and fitting
+    # subject, two long-video subjects (ME-TST fold and training), SAMM-LV's subjects among SAMM's
+    assert s["casme2_subjects"] >= 3 and s["samm_subjects"] >= 3 and s["samm_lv_subjects"] >= 2
+    assert s["casme2_clips"] >= len(CASME2_MAIN) and s["samm_clips"] >= len(SAMM_MAIN)
+    assert s["casme3_subjects"] >= 2 and s["casme3_mes"] * s["casme3_videos"] >= len(CASME3_MAIN)
+    assert s["samm_lv_subjects"] <= s["samm_subjects"]
+    for topic, keys in {"ammsm": ("size", "depths", "dims", "heads", "d_state", "res_width", "mag_base",
+                                  "mag_levels", "image_channels", "window", "flow_method"),
+                        "magnify": ("base", "levels", "size"), "metst": ("dim", "depth", "d_state", "expand"),
+                        "flow": ("size", "methods", "k")}.items():
+        assert {k: getattr(cfg.sections[topic], k) for k in keys} == {k: getattr(full[topic], k) for k in keys}
+    assert cfg.ammsm.batch < full["ammsm"].batch and cfg.report.seeds == [0] and len(cfg.metst.bench_lengths) == 2
+    assert {t: dict(PROFILES[t]["paper"]) for t in PROFILES} == before  # the profile itself is untouched
+
+
+def test_capped_synthme_has_its_own_folder(tmp_path, monkeypatch):
+    import melib.data.synth as synth
+    from melib.data import prepare
+
+    made = []
+    monkeypatch.setattr(synth, "generate", lambda out, params, seed: made.append((out.name, params)) or {})
+    full = melib.setup("paper", "synth", "cpu", 0, tmp_path)
+    capped = melib.setup("paper", "synth", "cpu", 0, tmp_path, cap=1)
+    prepare(full)
+    prepare(capped)
+    prepare(full)  # still complete: the capped run did not replace it
+    assert [name for name, _ in made] == ["paper-seed0", "paper-capped-seed0"]
+    assert made[1][1]["casme2_subjects"] < made[0][1]["casme2_subjects"]
