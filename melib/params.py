@@ -188,12 +188,12 @@ for _topic, _by_profile in PROFILES.items():
 # smoke's counts (3 subjects x 5 clips per clip dataset, so every protocol class occurs and LOSO has a test,
 # a validation and a fitting subject; 2 subjects x 1 video per long-video dataset, long enough for the
 # profile's event durations) at the profile's frame sizes, written under its own name (melib.data.prepare);
-# 2 samples per training batch (a paper-size AMMSM step at batch 16 takes about a minute of CPU); timing and
-# bootstrap benchmarks at their shortest. The key ``max_batches`` (read by the training loops) is part of the
-# training cache keys, so capped runs never resume into or out of full ones.
+# 2 samples per training batch and 1 per timed step (a paper-size AMMSM step at batch 16 takes about a minute
+# of CPU); timing and bootstrap benchmarks at their shortest. The key ``max_batches`` (read by the training
+# loops) is part of the training cache keys, so capped runs never resume into or out of full ones.
 CAPPED = {
     "ammsm": dict(epochs=1, finetune_epochs=1, max_folds=1, ablation_folds=1, population=2, parents=1,
-                  generations=1, latency_reps=1, batch=2, latency_batch=2),
+                  generations=1, latency_reps=1, batch=2, latency_batch=1),
     "metst": dict(epochs=1, max_folds=1, subjects=2),  # two subjects' ROI features: the extraction path
     "magnify": dict(steps=None, n_flows=32, batch=2),  # None: the cap itself
     "ssm": dict(repeats=1),
