@@ -1,6 +1,7 @@
 """The paper profile proven to run (issue 16): every notebook at the paper profile's model, input and SynthME
-sizes, each training phase capped at one batch and one fold (MELIB_CAP=1). Minutes on a CPU: marked
-`paper`, run by `make paper-check` or `pytest -m paper`, skipped otherwise (conftest)."""
+frame sizes, on a SynthME of fewer subjects and clips, each training phase capped at one batch and one fold
+(MELIB_CAP=1; melib.params.CAPPED). Minutes on a CPU: marked `paper`, run by `make paper-check` or
+`pytest -m paper`, skipped otherwise (conftest)."""
 
 import json
 
@@ -22,3 +23,5 @@ def test_every_notebook_runs_in_the_capped_paper_profile(tmp_path, monkeypatch):
     assert code == 0 and not failed, failed
     assert {f: f.stat().st_mtime_ns for f in (REPO_ROOT / "figures").glob("*")} == tracked  # not rewritten
     assert list((tmp_path / "figures").glob("*.png"))  # a capped run's figures go to OUT/figures
+    made = {p.name for p in (tmp_path / "synthme").iterdir()}  # the capped SynthME only, never the full one
+    assert "paper-capped-seed0" in made and not any(n.startswith("paper-seed") for n in made), made
