@@ -45,8 +45,9 @@ test-browser: $(STAMP)
 	$(BIN)/python -m pytest -q -ra -m browser --durations=10
 
 # The paper profile proven to run on a CPU (issue 16): every notebook at the papers' model and input sizes
-# on SynthME, each training phase capped at CAP batches, one LOSO fold, one search generation (MELIB_CAP,
-# read by melib.setup; the notebooks are not edited). Figures go to OUT/paper-check/figures, not figures/.
+# on a small SynthME at the paper's frame sizes, each training phase capped at CAP batches, one LOSO fold,
+# one search generation (MELIB_CAP, read by melib.setup: melib.params.CAPPED; the notebooks are not edited).
+# Figures go to OUT/paper-check/figures, not figures/.
 CAP ?= 1
 .PHONY: paper-check
 paper-check: $(STAMP)
