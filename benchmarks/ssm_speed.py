@@ -8,13 +8,17 @@
 2. Forward + backward at ME-TST's training shape (batch 32, L 50, d_inner 128, d_state 64).
 3. The numba kernel's multiply-adds per second against one core's matmul (the arithmetic limit).
 4. Linear scaling: time(L=16384) / time(L=1024) for causal SSD and NC-SSD; softmax attention for contrast.
+5. The whole machine: the loop and the kernel at L = 4096, the kernel's numba threads on every core,
+   wall-clock seconds, interleaved repeats, median and range. Run it on an idle machine.
 
-Everything runs on one thread (torch and numba), so the CPU seconds are one core's.
+Sections 1-4 run on one thread (torch and numba), so their CPU seconds are one core's.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import time
 
 import torch
@@ -56,9 +60,41 @@ def train_step(fn, b=32, L=50):
     return time_call(lambda: fn(u, delta, A, B, C).square().sum().backward(), 3, CLOCK)
 
 
+def whole_machine(threads, d_states=(16, 64), L=4096, rounds=7):
+    """Wall-clock seconds of the loop and the kernel (forward, batch 1, d_inner 128), the kernel on ``threads``
+    numba threads. torch stays on one thread: the loop's small per-step operations gain nothing from more
+    (0.133 s at 2 threads against 0.126 s at 1, L 4096, d_state 16), and torch's idle OpenMP threads spin
+    on the cores numba's threads need (the kernel's wrapper then ran 1.5x slower). The two alternate in each
+    round, a pause before each, so a load change hits both. Median and range over rounds; the ratio is the
+    median of the per-round ratios."""
+    import numba
+
+    torch.set_num_threads(1)
+    numba.set_num_threads(threads)
+    rows = []
+    with torch.no_grad():
+        for n in d_states:
+            args = scan_inputs(L, 128, n)
+            selective_scan_numba(*args)  # compiled and warm
+            loop, kern = [], []
+            for _ in range(rounds):
+                for fn, out in ((selective_scan_ref, loop), (selective_scan_numba, kern)):
+                    time.sleep(0.25)  # the other's idle threads stop spinning (OpenMP's do for ~0.2 s)
+                    t = time.perf_counter()
+                    fn(*args)
+                    out.append(time.perf_counter() - t)
+            ratios = [a / b for a, b in zip(loop, kern)]
+            rows.append((n, loop, kern, ratios))
+    torch.set_num_threads(1)
+    numba.set_num_threads(1)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small grid (a smoke run)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="threads for section 5, the whole machine (default: every core)")
     args = ap.parse_args()
     lengths = [256, 1024] if args.quick else [256, 1024, 4096, 8192]
     torch.set_num_threads(1)  # CPU-time figures below are single-threaded
@@ -85,6 +121,13 @@ def main():
               f"(L 4096, d 128, d_state 64) {kern / 1e9:.2f} G state-steps/s = {2 * kern / 1e9:.2f} G recurrence "
               f"multiply-adds/s ({2 * kern / mm:.1%} of the matmul). With exp(Delta A) a state-step is ~13 vector "
               f"operations: {13 * kern / mm:.0%} of the matmul's operation rate")
+    if available():
+        print(f"\n## the whole machine: L 4096, d_inner 128, numba on {args.threads} threads (torch on 1), wall-clock "
+              "seconds (median [min, max] of 7 interleaved rounds; idle machine assumed)")
+        for n, loop, kern, ratios in whole_machine(args.threads, rounds=3 if args.quick else 7):
+            print(f"d_state {n}: loop {statistics.median(loop):.4f} [{min(loop):.4f}, {max(loop):.4f}], numba "
+                  f"{statistics.median(kern):.4f} [{min(kern):.4f}, {max(kern):.4f}]: {statistics.median(ratios):.1f}x "
+                  f"[{min(ratios):.1f}, {max(ratios):.1f}]")
     print()
     long = [1024, 4096] if args.quick else [1024, 4096, 16384]
     t = timings(long, 128, 64, repeats=5, ref_max_len=4096, clock=CLOCK,
