@@ -162,15 +162,15 @@ PROFILES["report"] = {
 }
 
 # The `study` profile (issue 13): each topic's `teach` block with these keys replaced. Teach's models and
-# epochs; a larger SynthME (10 CASME II x 10 clips, 10 SAMM x 10, 8 CAS(ME)^3 x 2 videos x 3 MEs, 8 SAMM-LV
-# subjects x 3 videos x 2 MEs = 48 long-video MEs, 64 distinct noise frames per video, half the subjects on
+# epochs; a larger SynthME (10 CASME II x 10 clips, 10 SAMM x 10, 10 CAS(ME)^3 x 2 videos x 4 MEs = 80 MEs,
+# 8 SAMM-LV subjects x 3 videos x 3 MEs = 72 MEs, 64 distinct noise frames per video, half the subjects on
 # the mirrored portrait) generated once
 # (data_seed) and shared by the training seeds, so runs of different seeds are paired on the same clips;
 # every LOSO fold of every protocol, ablation and amplitude run (the smallest and largest teach amplitude);
 # 3 seeds; two local processes of one thread. Estimated ~2 h on a 2-core CPU (README "Replication report").
 STUDY = {
-    "synth": dict(casme2_subjects=10, casme2_clips=10, samm_subjects=10, samm_clips=10, casme3_subjects=8,
-                  casme3_videos=2, casme3_mes=3, samm_lv_subjects=8, samm_lv_videos=3, samm_lv_mes=2,
+    "synth": dict(casme2_subjects=10, casme2_clips=10, samm_subjects=10, samm_clips=10, casme3_subjects=10,
+                  casme3_videos=2, casme3_mes=4, samm_lv_subjects=8, samm_lv_videos=3, samm_lv_mes=3,
                   noise_fields=16, mirror_faces=0.5, data_seed=0),
     "ammsm": dict(max_folds=None, ablation_folds=None, latency_reps=10, amplitudes=[0.3, 2.0]),
     "metst": dict(max_folds=None),
