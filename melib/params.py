@@ -167,7 +167,7 @@ PROFILES["report"] = {
 # the mirrored portrait) generated once
 # (data_seed) and shared by the training seeds, so runs of different seeds are paired on the same clips;
 # every LOSO fold of every protocol, ablation and amplitude run (the smallest and largest teach amplitude);
-# 3 seeds; two local processes of one thread. Estimated ~2 h on a 2-core CPU (README "Replication report").
+# 3 seeds; two local processes of one thread. 107 min on the 2-core CPU (README "Replication report").
 STUDY = {
     "synth": dict(casme2_subjects=10, casme2_clips=10, samm_subjects=10, samm_clips=10, casme3_subjects=10,
                   casme3_videos=2, casme3_mes=4, samm_lv_subjects=8, samm_lv_videos=3, samm_lv_mes=3,

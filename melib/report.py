@@ -125,6 +125,7 @@ class Claim:
 
 
 NON_INFERIORITY = 0.04  # 4 UF1 points: "keeps accuracy" / "equal accuracy" margin (issue 13's +-4 points)
+PRECISION = 4.0  # the study's goal: a paired difference's 95% interval no wider than +-4 points (issue 13)
 LINEAR_MAX = 1.2  # log-log slope of time vs T below this = no faster than linear (quadratic would be 2)
 
 def _table3_effects(switch: int) -> str:
@@ -195,10 +196,21 @@ def _fmt(effect: Interval, scale: float) -> str:
     return f"{scale * effect.estimate:+.2f} [{scale * effect.low:+.2f}, {scale * effect.high:+.2f}]"
 
 
+def precision(effect: Interval | None, claim: Claim) -> str:
+    """The interval's half-width in the claim's points against :data:`PRECISION` ("+-2.6: met"); "" for an
+    effect not in points (times, slopes) or without an interval. The papers' effects are at most ~10
+    points, so half of one never exceeds the 4-point goal by much; the goal is applied as 4 points."""
+    if effect is None or not claim.unit.endswith("points") or effect.low != effect.low:
+        return ""
+    half = claim.scale * (effect.high - effect.low) / 2
+    return f"+-{half:.1f}: {'met' if half <= PRECISION else 'not met'}"
+
+
 def claims_table(effects: dict[str, Interval | None], why: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per claim of :data:`CLAIMS`: claim, the paper's evidence, our experiment, the effect with its
     95% interval, the verdict computed by :func:`verdict` (or :data:`NO_RUN` when ``effects[key]`` is None
-    or absent), and ``why[key]`` (what the run shows). Unknown keys are an error."""
+    or absent), the interval's half-width against the precision goal (:func:`precision`), and ``why[key]``
+    (what the run shows). Unknown keys are an error."""
     unknown = set(effects) - set(CLAIM_KEYS)
     if unknown:
         raise KeyError(f"claims_table: unknown claim key(s) {sorted(unknown)}; known: {list(CLAIM_KEYS)}")
@@ -211,6 +223,7 @@ def claims_table(effects: dict[str, Interval | None], why: dict[str, str] | None
                      "effect [95% CI]": "" if e is None else f"{_fmt(e, c.scale)} {c.unit}",
                      "rule": f"{c.kind} (margin {margin})",
                      "verdict": NO_RUN if e is None else verdict(e, c.kind, c.margin),
+                     f"precision (goal +-{PRECISION:g})": precision(e, c),
                      "what the run shows": why.get(c.key, "")})
     return pd.DataFrame(rows)
 

@@ -77,6 +77,10 @@ def test_claims_table_verdicts_are_computed_from_the_effects():
     assert v["Whole-video inference is linear in T"] == "supported"
     assert v["Synergy raises STRS (CAS(ME)^3)"] == rp.NO_RUN and t.loc["AMM improves UF1", "what the run shows"] == "shown"
     assert t.loc["AMM improves UF1", "effect [95% CI]"] == "+6.00 [+2.00, +10.00] UF1 points"
+    goal = t["precision (goal +-4)"]  # half-widths in points: 4.0 meets the goal, 6.0 does not; times have none
+    assert goal["AMM improves UF1"] == "+-4.0: met" and goal["... at equal accuracy"] == "+-2.0: met"
+    assert goal["The searched configuration beats random ones"] == "+-7.5: not met"
+    assert goal["Sparse activation cuts cost"] == "" and goal["Synergy raises STRS (CAS(ME)^3)"] == ""
     assert rp.claims_table({"linear": _iv(1.5, 2.1)}).set_index("claim").loc[
         "Whole-video inference is linear in T", "verdict"] == "contradicted"  # quadratic-looking growth
     nan = Interval(0.1, float("nan"), float("nan"), n=1)
